@@ -1,0 +1,24 @@
+"""corsfast: a compiled CORS engine, correct to the Fetch Standard.
+
+>>> from corsfast import Policy, check_request
+>>> policy = Policy(allow_origins=["https://app.example.com"])
+>>> check_request(policy, "GET", "https://app.example.com").allowed
+True
+"""
+
+from ._engine import ENGINE, Decision, check_request
+from ._policy import ConfigError, Policy
+from ._reason import Reason
+from ._router import Router
+from ._version import __version__
+
+__all__ = [
+    "ENGINE",
+    "ConfigError",
+    "Decision",
+    "Policy",
+    "Reason",
+    "Router",
+    "__version__",
+    "check_request",
+]

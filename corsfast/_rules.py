@@ -1,0 +1,89 @@
+"""Constants from the Fetch Standard and HTTP, shared by the policy compiler
+and both engines. Section numbers cite the WHATWG Fetch Standard unless
+named otherwise."""
+
+from __future__ import annotations
+
+__all__ = [
+    "TCHARS",
+    "SIMPLE_METHODS",
+    "NORMALIZED_METHODS",
+    "FORBIDDEN_METHODS",
+    "FORBIDDEN_REQUEST_HEADERS",
+    "FORBIDDEN_REQUEST_HEADER_PREFIXES",
+    "FORBIDDEN_RESPONSE_HEADERS",
+    "DEFAULT_PORTS",
+    "MAX_ORIGIN_LENGTH",
+    "MAX_ACRH_LENGTH",
+    "MAX_ACRH_ELEMENTS",
+    "is_token",
+    "is_forbidden_request_header",
+]
+
+# RFC 9110 5.6.2: token = 1*tchar
+TCHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789"
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+# [2.2.1] CORS-safelisted methods: a browser never preflights for these.
+SIMPLE_METHODS = frozenset({"GET", "HEAD", "POST"})
+
+# [2.2.1] "normalize a method": these are stored uppercase whatever the case.
+NORMALIZED_METHODS = frozenset(
+    {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"}
+)
+
+# [2.2.1] forbidden methods (byte-case-insensitive).
+FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
+
+# [2.2.2] forbidden request-header names.
+FORBIDDEN_REQUEST_HEADERS = frozenset(
+    {
+        "accept-charset",
+        "accept-encoding",
+        "access-control-request-headers",
+        "access-control-request-method",
+        "connection",
+        "content-length",
+        "cookie",
+        "cookie2",
+        "date",
+        "dnt",
+        "expect",
+        "host",
+        "keep-alive",
+        "origin",
+        "referer",
+        "set-cookie",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+    }
+)
+FORBIDDEN_REQUEST_HEADER_PREFIXES = ("proxy-", "sec-")
+
+# [2.2.2] forbidden response-header names: never exposed to scripts.
+FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
+
+# Origins are serialized without their scheme's default port [RFC 6454 6.1].
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+
+# Request-side bounds (SPEC 4.3, 4.5).
+MAX_ORIGIN_LENGTH = 1024
+MAX_ACRH_LENGTH = 4096
+MAX_ACRH_ELEMENTS = 64
+
+
+def is_token(value: str) -> bool:
+    """True when ``value`` is a non-empty RFC 9110 token."""
+    return bool(value) and all(ch in TCHARS for ch in value)
+
+
+def is_forbidden_request_header(name: str) -> bool:
+    """[2.2.2] ``name`` must already be lowercase."""
+    return name in FORBIDDEN_REQUEST_HEADERS or name.startswith(
+        FORBIDDEN_REQUEST_HEADER_PREFIXES
+    )
