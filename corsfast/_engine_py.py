@@ -145,9 +145,13 @@ def _text(value: Any) -> Optional[str]:
 
 def _origin_syntax_ok(origin: str) -> bool:
     """SPEC 4.3: 1-1024 printable ASCII bytes, no space or comma."""
-    if not 0 < len(origin) <= MAX_ORIGIN_LENGTH:
-        return False
-    return all("!" <= ch <= "~" and ch != "," for ch in origin)
+    return (
+        0 < len(origin) <= MAX_ORIGIN_LENGTH
+        and origin.isascii()
+        and origin.isprintable()  # for ASCII: no control character
+        and " " not in origin
+        and "," not in origin
+    )
 
 
 def _is_token(value: str) -> bool:

@@ -1,0 +1,553 @@
+# cython: language_level=3
+"""The compiled engine: the same decisions as corsfast/_engine_py.py, cheaply.
+
+Every rule here has its readable twin in _engine_py.py; the two must agree
+on every input (tests and the fuzz target check it). Section numbers cite
+SPEC.md (and, where named, the WHATWG Fetch Standard).
+
+What keeps the per-request path cheap:
+- a Policy's tables and constant headers are built once (corsfast/_policy.py);
+- each Core keeps the decisions that never change (refusals, "no Origin")
+  and the allowed decision for each exact origin once it has been seen;
+- character classes are 128-entry tables, scanned over the str's own
+  one-byte buffer: no regex, no per-character Python objects.
+"""
+
+from cpython.dict cimport PyDict_GetItem
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.unicode cimport PyUnicode_DecodeLatin1
+
+from corsfast._reason import Reason
+from corsfast._rules import (
+    DEFAULT_PORTS as _DEFAULT_PORTS_PY,
+    FORBIDDEN_METHODS as _FORBIDDEN_METHODS_PY,
+    FORBIDDEN_REQUEST_HEADERS as _FORBIDDEN_HEADERS_PY,
+    MAX_ACRH_ELEMENTS as _MAX_ACRH_ELEMENTS_PY,
+    MAX_ACRH_LENGTH as _MAX_ACRH_LENGTH_PY,
+    MAX_ORIGIN_LENGTH as _MAX_ORIGIN_LENGTH_PY,
+    TCHARS as _TCHARS_PY,
+)
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object o)
+    const unsigned char* PyUnicode_1BYTE_DATA(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+
+__all__ = ["ENGINE_NAME", "CORE_SLOT", "Core", "Decision", "check_request"]
+
+ENGINE_NAME = "cython"
+CORE_SLOT = "_core_c"
+
+# -- module constants, cached as C-level references -----------------------------
+
+cdef object ALLOWED = Reason.ALLOWED
+cdef object NOT_CORS = Reason.NOT_CORS
+cdef object ORIGIN_NOT_ALLOWED = Reason.ORIGIN_NOT_ALLOWED
+cdef object METHOD_NOT_ALLOWED = Reason.METHOD_NOT_ALLOWED
+cdef object HEADERS_NOT_ALLOWED = Reason.HEADERS_NOT_ALLOWED
+cdef object PRIVATE_NETWORK_NOT_ALLOWED = Reason.PRIVATE_NETWORK_NOT_ALLOWED
+cdef object MALFORMED_REQUEST = Reason.MALFORMED_REQUEST
+
+cdef str ACAO = "access-control-allow-origin"
+cdef str ACAM = "access-control-allow-methods"
+cdef str ACAH = "access-control-allow-headers"
+cdef str OPTIONS = "OPTIONS"
+cdef bytes OPTIONS_B = b"OPTIONS"
+cdef str TRUE = "true"
+cdef str AUTHORIZATION = "authorization"
+cdef str COMMA_SP = ", "
+cdef frozenset SIMPLE_METHODS = frozenset({"GET", "HEAD", "POST"})
+cdef frozenset FORBIDDEN_METHODS = frozenset(_FORBIDDEN_METHODS_PY)
+cdef frozenset FORBIDDEN_HEADERS = frozenset(_FORBIDDEN_HEADERS_PY)
+cdef tuple FORBIDDEN_PREFIXES = ("proxy-", "sec-")
+cdef dict DEFAULT_PORTS = dict(_DEFAULT_PORTS_PY)
+cdef Py_ssize_t MAX_ORIGIN_LENGTH = _MAX_ORIGIN_LENGTH_PY
+cdef Py_ssize_t MAX_ACRH_LENGTH = _MAX_ACRH_LENGTH_PY
+cdef Py_ssize_t MAX_ACRH_ELEMENTS = _MAX_ACRH_ELEMENTS_PY
+cdef Py_ssize_t ACRH_CACHE_SIZE = 256
+cdef Py_ssize_t ACRH_CACHE_MAX_VALUE = 512
+
+# Character classes over ASCII (index < 128).
+cdef bint ORIGIN_CHAR[128]   # 4.3: printable, no space, no comma
+cdef bint TOKEN_CHAR[128]    # RFC 9110 5.6.2 tchar
+cdef bint LABEL_CHAR[128]    # 3.4: [a-z0-9-] in subdomain labels
+
+
+cdef void _init_tables():
+    cdef int i
+    for i in range(128):
+        ORIGIN_CHAR[i] = 0x21 <= i <= 0x7e and i != 0x2c
+        TOKEN_CHAR[i] = chr(i) in _TCHARS_PY
+        LABEL_CHAR[i] = (0x61 <= i <= 0x7a) or (0x30 <= i <= 0x39) or i == 0x2d
+
+
+_init_tables()
+
+
+# -- Decision ---------------------------------------------------------------------
+
+
+cdef class Decision:
+    """What to do with one request. Immutable; may be shared."""
+
+    cdef readonly bint allowed
+    cdef readonly bint preflight
+    cdef readonly object reason
+    cdef readonly object status
+    cdef readonly tuple headers
+    cdef object _raw
+
+    def __init__(self, allowed, preflight, reason, status, headers):
+        self.allowed = allowed
+        self.preflight = preflight
+        self.reason = reason
+        self.status = status
+        self.headers = tuple(headers)
+
+    @property
+    def raw_headers(self):
+        """``headers`` encoded for ASGI, built once per Decision."""
+        raw = self._raw
+        if raw is None:
+            raw = tuple([(name.encode("latin-1"), value.encode("latin-1"))
+                         for name, value in self.headers])
+            self._raw = raw
+        return raw
+
+    def __eq__(self, other):
+        if not hasattr(other, "reason") or not hasattr(other, "headers"):
+            return NotImplemented
+        return _fields(self) == _fields(other)
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        if result is NotImplemented:
+            return result
+        return not result
+
+    def __hash__(self):
+        return hash(_fields(self))
+
+    def __repr__(self):
+        return (f"Decision(allowed={self.allowed!r}, preflight={self.preflight!r}, "
+                f"reason={self.reason!r}, status={self.status!r}, "
+                f"headers={self.headers!r})")
+
+    def __reduce__(self):
+        return (Decision, _fields(self))
+
+
+def _fields(d):
+    return (d.allowed, d.preflight, d.reason, d.status, d.headers)
+
+
+cdef inline Decision _decision(bint allowed, bint preflight, object reason,
+                               object status, tuple headers):
+    cdef Decision d = Decision.__new__(Decision)
+    d.allowed = allowed
+    d.preflight = preflight
+    d.reason = reason
+    d.status = status
+    d.headers = headers
+    return d
+
+
+# -- Core: a policy's tables plus this engine's precomputed decisions ------------
+
+
+cdef class Core:
+    cdef readonly object t
+    cdef bint any_origin, has_patterns, methods_any, headers_any
+    cdef bint private_network, echo_method, echo_headers
+    cdef frozenset exact, any_port, subdomains, sub_any_port, methods, headers
+    cdef object dynamic
+    cdef object preflight_status
+    cdef tuple acao_star, actual_tail, preflight_tails
+    cdef Decision not_cors, star_actual, refused_actual, malformed_actual
+    cdef Decision pf_origin, pf_method, pf_headers, pf_pna, pf_malformed
+    cdef readonly dict refused_preflight
+    # Allowed actual-request decisions for exact origins, built on first
+    # use. Bounded by the number of exact origins in the policy.
+    cdef readonly dict actual_cache
+    # Verdicts for Access-Control-Request-Headers values seen before: a
+    # client sends the same value on every preflight. At most
+    # ACRH_CACHE_SIZE entries of at most ACRH_CACHE_MAX_VALUE characters.
+    cdef readonly dict acrh_cache
+
+    def __init__(self, t):
+        self.t = t
+        self.any_origin = t.any_origin
+        self.has_patterns = t.has_patterns
+        self.methods_any = t.methods_any
+        self.headers_any = t.headers_any
+        self.private_network = t.private_network
+        self.echo_method = t.echo_method
+        self.echo_headers = t.echo_headers
+        self.exact = frozenset(t.exact)
+        self.any_port = frozenset(t.any_port)
+        self.subdomains = frozenset(t.subdomains)
+        self.sub_any_port = frozenset(t.sub_any_port)
+        self.methods = frozenset(t.methods)
+        self.headers = frozenset(t.headers)
+        self.dynamic = t.dynamic
+        self.preflight_status = t.preflight_status
+        self.acao_star = tuple(t.acao_star)
+        self.actual_tail = tuple(t.actual_tail)
+        self.preflight_tails = tuple(t.preflight_tails)
+
+        self.not_cors = _decision(True, False, NOT_CORS, None, t.not_cors_headers)
+        self.star_actual = _decision(True, False, ALLOWED, None,
+                                     t.star_actual_headers)
+        self.refused_actual = _decision(False, False, ORIGIN_NOT_ALLOWED, None,
+                                        t.refused_actual_headers)
+        self.malformed_actual = _decision(False, False, MALFORMED_REQUEST, None,
+                                          t.refused_actual_headers)
+        self.refused_preflight = {
+            reason: _decision(False, True, reason, 403, t.refused_preflight_headers)
+            for reason in Reason
+            if reason is not ALLOWED and reason is not NOT_CORS
+        }
+        self.pf_origin = self.refused_preflight[ORIGIN_NOT_ALLOWED]
+        self.pf_method = self.refused_preflight[METHOD_NOT_ALLOWED]
+        self.pf_headers = self.refused_preflight[HEADERS_NOT_ALLOWED]
+        self.pf_pna = self.refused_preflight[PRIVATE_NETWORK_NOT_ALLOWED]
+        self.pf_malformed = self.refused_preflight[MALFORMED_REQUEST]
+        self.actual_cache = {}
+        self.acrh_cache = {}
+
+
+# -- request values ----------------------------------------------------------------
+
+
+cdef inline object _text(object value):
+    """A request value as an exact str; None when it cannot be text."""
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bytes):
+        return PyUnicode_DecodeLatin1(<bytes>value, len(<bytes>value), NULL)
+    if isinstance(value, bytearray):
+        return bytes(value).decode("latin-1")
+    return None
+
+
+cdef inline bint _is_options(object method):
+    if type(method) is str:
+        return <str>method == OPTIONS
+    if type(method) is bytes:
+        return <bytes>method == OPTIONS_B
+    return _text(method) == OPTIONS
+
+
+cdef bint _origin_syntax_ok(str origin):
+    """4.3: 1-1024 printable ASCII bytes, no space or comma."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(origin), i
+    cdef const unsigned char* data
+    if n == 0 or n > MAX_ORIGIN_LENGTH or not PyUnicode_IS_ASCII(origin):
+        return False
+    data = PyUnicode_1BYTE_DATA(origin)
+    for i in range(n):
+        if not ORIGIN_CHAR[data[i]]:
+            return False
+    return True
+
+
+cdef bint _is_token(str value):
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value), i
+    cdef const unsigned char* data
+    if n == 0 or not PyUnicode_IS_ASCII(value):
+        return False
+    data = PyUnicode_1BYTE_DATA(value)
+    for i in range(n):
+        if not TOKEN_CHAR[data[i]]:
+            return False
+    return True
+
+
+cdef bint _port_ok(str port, str scheme):
+    """An explicit port as browsers serialize it: 1-65535, no leading zero,
+    never the scheme's default. ``port`` is ASCII (the origin was checked)."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(port), i
+    cdef const unsigned char* data = PyUnicode_1BYTE_DATA(port)
+    cdef long number = 0
+    if n == 0 or n > 5 or data[0] == 0x30:
+        return False
+    for i in range(n):
+        if not 0x30 <= data[i] <= 0x39:
+            return False
+        number = number * 10 + (data[i] - 0x30)
+    if number > 65535:
+        return False
+    default = DEFAULT_PORTS.get(scheme)
+    return default is None or <long>default != number
+
+
+# -- origin matching (SPEC 3.1-3.5, 4.3) ---------------------------------------------
+
+
+cdef bint _origin_allowed(Core core, str origin) except -1:
+    if origin in core.exact:
+        return True
+    if core.has_patterns and _pattern_allowed(core, origin):
+        return True
+    if core.dynamic is not None:
+        return bool(core.dynamic(origin))
+    return False
+
+
+cdef bint _pattern_allowed(Core core, str origin) except -1:
+    # The origin passed _origin_syntax_ok, so it is ASCII.
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(origin)
+    cdef const unsigned char* data = PyUnicode_1BYTE_DATA(origin)
+    cdef Py_ssize_t mark = origin.find("://")
+    cdef Py_ssize_t host_start, host_end, i
+    cdef unsigned char ch, previous
+    cdef bint port_valid = False
+    cdef object port = None
+    cdef str scheme_part, port_suffix, host
+    if mark <= 0:
+        return False
+    host_start = mark + 3
+    if host_start < n and data[host_start] == 0x5b:  # '[': an IPv6 host
+        host_end = origin.find("]", host_start)
+        if host_end < 0:
+            return False
+        host_end += 1
+        if host_end < n and data[host_end] != 0x3a:
+            return False
+    else:
+        host_end = origin.find(":", host_start)
+        if host_end < 0:
+            host_end = n
+    if host_end == host_start:
+        return False
+    if host_end < n:
+        port = origin[host_end + 1:]
+        port_valid = _port_ok(port, origin[:mark])
+    scheme_part = origin[:host_start]
+    host = origin[host_start:host_end]
+
+    # scheme://host:* (any explicit port)
+    if port_valid and core.any_port and scheme_part + host in core.any_port:
+        return True
+
+    # scheme://*.base[:port|:*]: one or more [a-z0-9-] labels before base.
+    port_suffix = origin[host_end:]
+    previous = 0x2e
+    for i in range(host_start, host_end):
+        ch = data[i]
+        if ch == 0x2e:  # '.'
+            if previous == 0x2e:
+                return False  # an empty label
+            if core.subdomains and (
+                    scheme_part + origin[i + 1:] in core.subdomains):
+                return True
+            if port_valid and core.sub_any_port and (
+                    scheme_part + origin[i + 1:host_end] in core.sub_any_port):
+                return True
+        elif ch >= 128 or not LABEL_CHAR[ch]:
+            return False
+        previous = ch
+    return False
+
+
+# -- Access-Control-Request-* (SPEC 4.4-4.6) --------------------------------------------
+
+
+cdef bint _method_allowed(Core core, str method) except -1:
+    if method in SIMPLE_METHODS or method in core.methods:
+        return True
+    return core.methods_any and method.upper() not in FORBIDDEN_METHODS
+
+
+cdef bint _header_allowed(Core core, str name) except -1:
+    if name in core.headers:
+        return True
+    return (core.headers_any and name != AUTHORIZATION
+            and name not in FORBIDDEN_HEADERS
+            and not name.startswith(FORBIDDEN_PREFIXES))
+
+
+cdef str _lower_slice(const unsigned char* data, Py_ssize_t start, Py_ssize_t end):
+    """data[start:end] lowercased, as a new ASCII str."""
+    cdef bytearray buf = bytearray(end - start)
+    cdef unsigned char* out = buf
+    cdef Py_ssize_t i
+    cdef unsigned char ch
+    for i in range(start, end):
+        ch = data[i]
+        if 0x41 <= ch <= 0x5a:
+            ch += 0x20
+        out[i - start] = ch
+    return PyUnicode_DecodeLatin1(<char*>out, end - start, NULL)
+
+
+cdef object _request_headers(Core core, str value):
+    """_parse_request_headers behind the per-core verdict cache."""
+    cdef dict cache = core.acrh_cache
+    cdef PyObject* hit = PyDict_GetItem(cache, value)
+    if hit is not NULL:
+        return <object>hit
+    parsed = _parse_request_headers(core, value)
+    if PyUnicode_GET_LENGTH(value) <= ACRH_CACHE_MAX_VALUE:
+        if len(cache) >= ACRH_CACHE_SIZE:
+            cache.clear()
+        cache[value] = parsed
+    return parsed
+
+
+cdef object _parse_request_headers(Core core, str value):
+    """The lowercase names asked for (a tuple), or the Reason to refuse."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value)
+    cdef Py_ssize_t i = 0, j, start, end, count = 0
+    cdef const unsigned char* data
+    cdef unsigned char ch
+    cdef list names = []
+    if n > MAX_ACRH_LENGTH:
+        return MALFORMED_REQUEST
+    if not PyUnicode_IS_ASCII(value):
+        return MALFORMED_REQUEST  # a non-ASCII byte is never OWS, ',' or tchar
+    data = PyUnicode_1BYTE_DATA(value)
+    while i <= n:
+        # one element: from i up to the next ',' (or the end)
+        start = i
+        while i < n and data[i] != 0x2c:
+            i += 1
+        end = i
+        i += 1
+        while start < end and (data[start] == 0x20 or data[start] == 0x09):
+            start += 1
+        while end > start and (data[end - 1] == 0x20 or data[end - 1] == 0x09):
+            end -= 1
+        if start == end:
+            continue  # empty elements are tolerated
+        if count == MAX_ACRH_ELEMENTS:
+            return MALFORMED_REQUEST
+        for j in range(start, end):
+            if not TOKEN_CHAR[data[j]]:
+                return MALFORMED_REQUEST
+        count += 1
+        names.append(_lower_slice(data, start, end))
+    for name in names:
+        if not _header_allowed(core, <str>name):
+            return HEADERS_NOT_ALLOWED
+    return tuple(names)
+
+
+# -- check_request ----------------------------------------------------------------
+
+
+def check_request(policy, method, origin, request_method=None,
+                  request_headers=None, request_private_network=None):
+    """Decide one request against ``policy`` (SPEC 2 and 4). Never raises on
+    request data."""
+    cdef Core core = policy._core_c
+    cdef bint preflight
+    cdef PyObject* cached
+    cdef str text
+    if core is None:
+        raise TypeError("check_request needs a corsfast.Policy")
+    if origin is None:
+        return core.not_cors  # 4.1
+    # 4.2: a preflight is OPTIONS + Origin + Access-Control-Request-Method.
+    preflight = request_method is not None and _is_options(method)
+    if type(origin) is str:
+        text = <str>origin
+    else:
+        value = _text(origin)
+        if value is None:
+            return core.pf_malformed if preflight else core.malformed_actual
+        text = <str>value
+    if not preflight and not core.any_origin:
+        # Fast path: an exact origin seen before. Entries are canonical
+        # origins, so a hit has already passed the syntax check.
+        if PyUnicode_GET_LENGTH(text) <= MAX_ORIGIN_LENGTH:
+            cached = PyDict_GetItem(core.actual_cache, text)
+            if cached is not NULL:
+                return <Decision>cached
+    if not _origin_syntax_ok(text):  # 4.3
+        return core.pf_malformed if preflight else core.malformed_actual
+    if preflight:
+        return _preflight(core, text, request_method, request_headers,
+                          request_private_network)
+    return _actual(core, text)
+
+
+cdef Decision _actual(Core core, str origin):
+    """4.9: an actual request with a well-formed Origin."""
+    cdef Decision decision
+    if core.any_origin:
+        return core.star_actual
+    if not _origin_allowed(core, origin):
+        return core.refused_actual
+    decision = _decision(True, False, ALLOWED, None,
+                         _prepend((ACAO, origin), core.actual_tail))
+    if origin in core.exact:
+        core.actual_cache[origin] = decision
+    return decision
+
+
+cdef Decision _preflight(Core core, str origin, object request_method,
+                         object request_headers, object request_private_network):
+    """4.4-4.8: answer a preflight."""
+    cdef bint pna
+    cdef tuple names = None
+    cdef tuple extra = ()
+    cdef str method
+    if not core.any_origin and not _origin_allowed(core, origin):
+        return core.pf_origin
+
+    value = _text(request_method)
+    if value is None or not _is_token(<str>value):
+        return core.pf_malformed
+    method = <str>value
+    if not _method_allowed(core, method):
+        return core.pf_method
+
+    if request_headers is not None:
+        value = _text(request_headers)
+        if value is None:
+            return core.pf_malformed
+        parsed = _request_headers(core, <str>value)
+        if parsed is MALFORMED_REQUEST:
+            return core.pf_malformed
+        if parsed is HEADERS_NOT_ALLOWED:
+            return core.pf_headers
+        names = <tuple>parsed
+
+    pna = _text(request_private_network) == TRUE
+    if pna and not core.private_network:
+        return core.pf_pna
+
+    if core.echo_method:
+        extra += ((ACAM, method),)
+    if names and core.echo_headers:
+        extra += ((ACAH, COMMA_SP.join(names)),)
+    tail = core.preflight_tails[2 * (1 if names else 0) + (1 if pna else 0)]
+    if extra:
+        tail = extra + tail
+    return _decision(True, True, ALLOWED, core.preflight_status,
+                     _prepend(core.acao_star if core.any_origin
+                              else (ACAO, origin), <tuple>tail))
+
+
+cdef tuple _prepend(object first, tuple tail):
+    """(first,) + tail with one allocation."""
+    cdef Py_ssize_t n = len(tail), i
+    cdef tuple out = PyTuple_New(n + 1)
+    Py_INCREF(first)
+    PyTuple_SET_ITEM(out, 0, first)
+    for i in range(n):
+        item = tail[i]
+        Py_INCREF(item)
+        PyTuple_SET_ITEM(out, i + 1, item)
+    return out
+
+
+def _noop_check(policy, method, origin, request_method=None,
+                request_headers=None, request_private_network=None):
+    """Does nothing, with check_request's signature: the benchmark floor."""
+    return None
