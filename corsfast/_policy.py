@@ -52,6 +52,8 @@ _VARY_PREFLIGHT = "origin, access-control-request-method, access-control-request
 class ConfigError(ValueError):
     """A policy's arguments are invalid. ``errors`` lists each problem."""
 
+    __module__ = "corsfast"
+
     def __init__(self, errors: list[str]) -> None:
         self.errors = list(errors)
         lines = "\n".join(f"  - {e}" for e in self.errors)
