@@ -88,6 +88,9 @@ class Decision:
     def __hash__(self) -> int:
         return hash(_fields(self))
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (Decision, _fields(self))
+
     def __repr__(self) -> str:
         return (f"Decision(allowed={self.allowed!r}, preflight={self.preflight!r}, "
                 f"reason={self.reason!r}, status={self.status!r}, "

@@ -436,6 +436,9 @@ def test_decision_is_immutable_and_comparable(engine: ModuleType) -> None:
     assert hash(d) == hash(engine.Decision(True, False, Reason.ALLOWED, None, d.headers))
     assert "Reason.ALLOWED" in repr(d)
     assert d.raw_headers == tuple((n.encode(), v.encode()) for n, v in d.headers)
+    import pickle
+
+    assert pickle.loads(pickle.dumps(d)) == d
 
 
 def test_bytes_arguments(engine: ModuleType) -> None:
