@@ -10,8 +10,9 @@ between threads.
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union
 
 from . import _engine
 from ._dynamic import DynamicMatcher
@@ -31,6 +32,9 @@ from ._rules import (
     is_forbidden_request_header,
     is_token,
 )
+
+if TYPE_CHECKING:
+    from ._router import Router
 
 __all__ = ["ConfigError", "Policy", "Tables"]
 
@@ -358,6 +362,22 @@ class Policy:
         set_(self, "_core_py", None)
         for engine in _engine.LOADED:
             set_(self, engine.CORE_SLOT, engine.Core(t))
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> Union[Policy, Router]:
+        """A Policy from a dict whose keys are Policy's arguments; a Router
+        when it has a ``routes`` table. Unknown keys are errors that name the
+        nearest valid key."""
+        from ._config import policy_from_mapping
+
+        return policy_from_mapping(mapping)
+
+    @classmethod
+    def from_file(cls, path: Union[str, os.PathLike[str]]) -> Union[Policy, Router]:
+        """Like :meth:`from_mapping`, from a TOML or JSON file."""
+        from ._config import policy_from_file
+
+        return policy_from_file(path)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a Policy is immutable; build a new one")

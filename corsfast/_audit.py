@@ -1,0 +1,502 @@
+"""Audit a policy for settings that trust more than they seem to.
+
+``audit(policy_or_router)`` returns :class:`Finding` objects, worst first.
+Each has a severity, the setting it is about, what an attacker gets, and a
+one-line fix. The severities follow one rule: *high* when an origin an
+attacker can obtain is trusted with credentials, *medium* when such an
+origin is trusted without credentials or a risky feature is on, *low* for
+settings that are fine on purpose but worth a second look.
+
+A regex is judged by trying it, not by reading it: attacker-style origins
+are derived from the hosts written in the pattern (``https://appxexample.com``
+for an unescaped dot, ``https://example.com.evil.test`` for a pattern that
+runs past the host, ``https://evilexample.com`` for one not anchored at a
+label boundary, ...) and every one the regex accepts is reported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional, Union
+
+from ._policy import Policy
+from ._router import Router
+
+__all__ = [
+    "Finding",
+    "SEVERITIES",
+    "SHARED_HOSTING_SUFFIXES",
+    "audit",
+    "is_shared_suffix",
+    "regex_candidates",
+    "regex_examples",
+    "registrable",
+]
+
+SEVERITIES = ("high", "medium", "low")
+_RANK = {name: i for i, name in enumerate(SEVERITIES)}
+
+# Chromium caps Access-Control-Max-Age at 2 hours; Firefox at 24.
+MAX_AGE_BROWSER_CAP = 7200
+
+# Suffixes under which anyone can get a host for free: trusting every
+# subdomain of one trusts strangers. Taken from the private section of the
+# Public Suffix List, plus common two-label public suffixes.
+SHARED_HOSTING_SUFFIXES = frozenset({
+    "github.io", "githubusercontent.com", "gitlab.io", "bitbucket.io",
+    "herokuapp.com", "herokudns.com", "vercel.app", "now.sh", "netlify.app",
+    "netlify.com", "pages.dev", "workers.dev", "web.app", "firebaseapp.com",
+    "appspot.com", "azurewebsites.net", "cloudapp.net", "azurestaticapps.net",
+    "cloudfront.net", "amazonaws.com", "s3.amazonaws.com", "elasticbeanstalk.com",
+    "onrender.com", "fly.dev", "glitch.me", "repl.co", "replit.dev",
+    "surge.sh", "ngrok.io", "ngrok-free.app", "ngrok.app", "trycloudflare.com",
+    "loca.lt", "blogspot.com", "wordpress.com", "wixsite.com", "squarespace.com",
+    "webflow.io", "codepen.io", "csb.app", "stackblitz.io", "deno.dev",
+    "railway.app", "up.railway.app", "pythonanywhere.com", "readthedocs.io",
+    "azureedge.net", "web.core.windows.net", "ondigitalocean.app",
+    "co.uk", "org.uk", "com.au", "net.au", "co.jp", "com.br", "co.nz",
+    "co.in", "com.cn", "com.mx", "co.za", "com.tr", "com.sg",
+})
+
+
+def is_shared_suffix(host: str) -> bool:
+    """True when anyone can register a name directly under ``host``.
+
+    Uses the ``publicsuffixlist`` package when it is installed, and the
+    built-in list of shared-hosting suffixes either way.
+    """
+    host = host.lower().rstrip(".")
+    if host in SHARED_HOSTING_SUFFIXES:
+        return True
+    psl = _public_suffix_list()
+    if psl is None:
+        return False
+    try:
+        return bool(psl.is_public(host))
+    except Exception:
+        return False
+
+
+_PSL: list[Any] = []
+
+
+def _public_suffix_list() -> Any:
+    """The optional ``publicsuffixlist`` package's list, loaded once."""
+    if not _PSL:
+        try:
+            module = importlib.import_module("publicsuffixlist")
+            _PSL.append(module.PublicSuffixList())
+        except Exception:
+            _PSL.append(None)
+    return _PSL[0]
+
+
+# -- findings -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the audit (or a probe) found."""
+
+    severity: str            # "high", "medium" or "low"
+    code: str                # stable identifier, e.g. "regex-unescaped-dot"
+    subject: str             # the setting, e.g. "allow_origins[1] 'null'"
+    message: str             # what is trusted, in words
+    fix: str                 # one line
+    route: Optional[str] = None
+    examples: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "route": self.route,
+            "subject": self.subject,
+            "message": self.message,
+            "fix": self.fix,
+            "examples": list(self.examples),
+        }
+
+
+def audit(target: Union[Policy, Router]) -> list[Finding]:
+    """Every finding for a Policy, or for each route of a Router; worst first."""
+    findings: list[Finding] = []
+    if isinstance(target, Router):
+        for prefix, policy in target.routes().items():
+            findings += _audit_policy(policy, prefix)
+    else:
+        findings += _audit_policy(target, None)
+    return sorted(findings, key=lambda f: _RANK[f.severity])
+
+
+def _audit_policy(policy: Policy, route: Optional[str]) -> list[Finding]:
+    out: list[Finding] = []
+    creds = policy.allow_credentials
+    leak = "high" if creds else "medium"
+    with_creds = " with credentials" if creds else ""
+
+    def add(severity: str, code: str, subject: str, message: str, fix: str,
+            examples: Iterable[str] = ()) -> None:
+        out.append(Finding(severity, code, subject, message, fix, route,
+                           tuple(examples)))
+
+    for i, entry in enumerate(policy.allow_origins):
+        subject = f"allow_origins[{i}] {entry!r}"
+        if entry == "*":
+            add("low", "any-origin", subject,
+                "every website can read responses (without credentials)",
+                "fine for public, unauthenticated data; otherwise list the "
+                "origins you trust")
+            continue
+        if entry == "null":
+            add(leak, "null-origin", subject,
+                f"'null' is sent by sandboxed iframes, data: URLs and local "
+                f"files, so any website can obtain it{with_creds}",
+                "remove 'null' and serve those pages from a real origin")
+            continue
+        scheme, _, rest = entry.partition("://")
+        host = rest
+        if host.startswith("["):
+            host = host[: host.find("]") + 1]
+        else:
+            host = host.split(":", 1)[0]
+        pattern = host.startswith("*.")
+        base = host[2:] if pattern else host
+        if pattern and is_shared_suffix(base):
+            add(leak, "shared-hosting", subject,
+                f"anyone can get a host under {base} for free, and every one "
+                f"of them is trusted{with_creds}",
+                f"list your own hosts, e.g. '{scheme}://yourapp.{base}', not "
+                f"the whole suffix")
+        if creds and scheme in ("http", "ws"):
+            local = _is_loopback(base)
+            add("low" if local else "medium", "http-with-credentials", subject,
+                "a plain-http origin is trusted with credentials"
+                + (": fine for development, risky in production" if local else
+                   ": anyone on the network path can inject script into it "
+                   "and read credentialed responses"),
+                f"use 'https://{rest}'" if not local else
+                "keep loopback origins out of production policies")
+        if pattern and creds and not is_shared_suffix(base):
+            add("low", "subdomains-with-credentials", subject,
+                f"every subdomain of {base}, including forgotten ones and ones "
+                f"serving user content, can read credentialed responses",
+                "list the subdomains that need access by name")
+
+    regex = policy.allow_origin_regex
+    if regex is not None:
+        out += _audit_regex(regex, creds, route)
+    if policy.allow_origin_predicate is not None:
+        add("low", "predicate-not-audited", "allow_origin_predicate",
+            "a predicate is code and cannot be audited from here",
+            "test it with the origins from 'corsfast audit' on a regex, or use "
+            "'corsfast probe' on the running server")
+
+    if creds and "*" in policy.allow_methods:
+        add("low", "any-method-with-credentials", "allow_methods '*'",
+            "trusted origins may send any method with credentials",
+            "list the methods your API serves, e.g. [\"GET\", \"POST\", \"PUT\"]")
+    if creds and "*" in policy.allow_headers:
+        add("low", "any-header-with-credentials", "allow_headers '*'",
+            "trusted origins may send any request header with credentials",
+            "list the headers your API reads, e.g. [\"content-type\", "
+            "\"x-request-id\"]")
+    if policy.max_age is not None and policy.max_age > MAX_AGE_BROWSER_CAP:
+        add("low", "long-max-age", f"max_age {policy.max_age}",
+            f"browsers keep a preflight answer up to {policy.max_age} s "
+            f"(Chromium caps it at {MAX_AGE_BROWSER_CAP}), so a tightened "
+            f"policy reaches them late",
+            f"use max_age = {MAX_AGE_BROWSER_CAP} or less")
+    if policy.allow_private_network:
+        add("medium", "private-network", "allow_private_network true",
+            "public websites among the allowed origins may reach this server "
+            "on a private network or loopback address",
+            "turn it off unless public pages must call this private server, "
+            "and then trust only their exact origins")
+    return out
+
+
+def _is_loopback(host: str) -> bool:
+    return (host in ("localhost", "[::1]") or host.endswith(".localhost")
+            or host.startswith("127."))
+
+
+# -- regex ------------------------------------------------------------------------
+
+_ATTACKER = "evil.test"   # .test is reserved: never a real site
+_HOSTLIKE = re.compile(r"(?:[a-z0-9-]+(?:\\\.|\.))+[a-z0-9-]*[a-z][a-z0-9-]*"
+                       r"|localhost", re.IGNORECASE)
+_NOISE = re.compile(r"\[(?:\\.|[^\]])*\]|\\[A-Za-z]|\{\d*,?\d*\}")
+
+
+def literal_hosts(pattern: str) -> list[str]:
+    """Host names written in a regex, unescaped: ``app\\.example\\.com`` ->
+    ``app.example.com``. Character classes and escapes such as ``\\w`` are
+    skipped so their letters are not read as host text."""
+    text = _NOISE.sub(" ", pattern)
+    hosts: list[str] = []
+    for match in _HOSTLIKE.finditer(text):
+        host = match.group(0).replace("\\.", ".").lower().strip("-.")
+        if host and host not in hosts:
+            hosts.append(host)
+    return hosts
+
+
+def registrable(host: str) -> str:
+    """The name an owner registers: ``api.example.com`` -> ``example.com``,
+    ``a.b.co.uk`` -> ``b.co.uk``, ``me.github.io`` -> ``me.github.io``.
+    IP addresses and single labels stand for themselves."""
+    host = host.lower()
+    if "." not in host or host.startswith("[") or host.replace(".", "").isdigit():
+        return host
+    labels = host.split(".")
+    take = 3 if ".".join(labels[-2:]) in SHARED_HOSTING_SUFFIXES else 2
+    return ".".join(labels[-take:])
+
+
+# Example strings a regex matches, read from its parse tree. A lone '.'
+# (not under a repeat) is written as _DOT so its positions can be tried as
+# a real dot (the intended host) and as a letter (what it also accepts).
+_DOT = "\x00"
+_MAX_EXAMPLES = 16
+
+
+def regex_examples(pattern: str) -> list[str]:
+    """Up to 16 strings ``pattern`` matches, one per alternative, with
+    optional parts both left out and taken once."""
+    try:
+        # The standard library's own regex parser (sre_parse before 3.11).
+        parser = importlib.import_module(
+            "re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+        tree = parser.parse(pattern)
+    except Exception:
+        return []
+    return _seq(list(tree.data), False)
+
+
+def _seq(items: list[Any], repeated: bool) -> list[str]:
+    results = [""]
+    for op, av in items:
+        options = _node(str(op), av, repeated)
+        results = [r + o for r in results for o in options][:_MAX_EXAMPLES]
+    return results
+
+
+def _node(op: str, av: Any, repeated: bool) -> list[str]:
+    if op == "LITERAL":
+        return [chr(av)]
+    if op == "NOT_LITERAL":
+        return ["a" if chr(av) != "a" else "b"]
+    if op == "ANY":
+        return ["a" if repeated else _DOT]
+    if op == "IN":
+        return [_class_char(av)]
+    if op == "BRANCH":
+        out: list[str] = []
+        for branch in av[1]:
+            out += _seq(list(branch), repeated)
+        return out[:_MAX_EXAMPLES] or [""]
+    if op == "SUBPATTERN":
+        return _seq(list(av[-1]), repeated)
+    if op == "ATOMIC_GROUP":
+        return _seq(list(av), repeated)
+    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, _high, sub = av
+        once = _seq(list(sub), True)
+        if low == 0:
+            return [""] + once
+        return [o * min(low, 8) for o in once]
+    return [""]  # anchors, lookarounds, group references
+
+
+def _class_char(items: Any) -> str:
+    items = list(items)
+    if any(str(op) == "NEGATE" for op, _ in items):
+        excluded = "".join(chr(av) for op, av in items if str(op) == "LITERAL")
+        return next(ch for ch in "ax0-" if ch not in excluded)
+    picks = []
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL":
+            picks.append(chr(av))
+        elif name == "RANGE":
+            low, high = av
+            picks.append("a" if low <= ord("a") <= high else chr(low))
+        elif name == "CATEGORY":
+            picks.append("1" if "DIGIT" in str(av) and "NOT" not in str(av)
+                         else "a")
+    for pick in picks:  # letters read most like a host
+        if pick.isalpha():
+            return pick
+    return picks[0] if picks else "a"
+
+
+def _origin_host(origin: str) -> Optional[str]:
+    """The host of a well-formed ``scheme://host[:port]``, else None."""
+    scheme, sep, rest = origin.partition("://")
+    if not sep or not scheme.isalpha():
+        return None
+    host = rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
+    if not host or not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*", host):
+        return None
+    return host
+
+
+def regex_candidates(pattern: str) -> list[tuple[str, str]]:
+    """``(origin, trick)`` pairs an attacker could obtain, derived from the
+    hosts ``pattern`` is written for. ``trick`` is a finding code."""
+    out: list[tuple[str, str]] = [
+        (f"https://{_ATTACKER}", "regex-any-origin"),
+        (f"http://{_ATTACKER}", "regex-any-origin"),
+        ("null", "regex-null"),
+    ]
+    written = literal_hosts(pattern)
+    hosts = list(written)
+    for example in regex_examples(pattern):
+        intended = example.replace(_DOT, ".")
+        host = _origin_host(intended)
+        if host is None:
+            continue
+        if host not in hosts:
+            hosts.append(host)
+        # A lone unescaped '.' accepts a letter too: each such position turned
+        # into 'x' is a name the attacker can register, as long as the
+        # top-level label stays (appxexample.com, not app.examplexcom).
+        for i, ch in enumerate(example):
+            if ch != _DOT:
+                continue
+            variant = (example[:i] + "x" + example[i + 1:]).replace(_DOT, ".")
+            other = _origin_host(variant)
+            if (other and other != host and "." in other
+                    and other.rsplit(".", 1)[-1] == host.rsplit(".", 1)[-1]):
+                out.append((variant, "regex-unescaped-dot"))
+
+    for host in hosts:
+        out.append((f"http://{host}", "regex-http"))
+    # Hosts spelled out in the pattern read best in the report; example
+    # hosts ("a.example.com" for r"[a-z]+\.example\.com") serve when none are.
+    for host in written or hosts:
+        labels = host.split(".")
+        for i in range(1, len(labels) - 1):
+            joined = ".".join(labels[:i]) + "x" + ".".join(labels[i:])
+            out.append((f"https://{joined}", "regex-unescaped-dot"))
+        # The host is a shared suffix, or one label on one ("a.github.io"
+        # from r"[a-z]+\.github\.io"): strangers' hosts sit right there.
+        shared = [".".join(labels[i:]) for i in range(min(2, len(labels)))
+                  if is_shared_suffix(".".join(labels[i:]))]
+        for suffix in shared:
+            out.append((f"https://attacker.{suffix}", "regex-shared-hosting"))
+        domain = registrable(host)
+        out.append((f"https://evil{domain}", "regex-prefix"))
+        out.append((f"https://evil-{domain}", "regex-prefix"))
+        out.append((f"https://{host}.{_ATTACKER}", "regex-suffix"))
+        out.append((f"https://{host}-{_ATTACKER}", "regex-suffix"))
+        for ch in "_`}":
+            out.append((f"https://{host}{ch}.{_ATTACKER}", "regex-special-char"))
+    seen: set[str] = set()
+    unique = []
+    for origin, trick in out:
+        if origin not in seen:
+            seen.add(origin)
+            unique.append((origin, trick))
+    return unique
+
+
+def _escape_dots(pattern: str) -> str:
+    """Escape each '.' that sits between host text (outside a class)."""
+    out = []
+    depth = 0  # inside [...]
+    escaped = False
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[":
+            depth = 1
+        elif ch == "]":
+            depth = 0
+        elif (ch == "." and not depth and 0 < i < len(pattern) - 1
+              and (pattern[i - 1].isalnum() or pattern[i - 1] == ")")
+              and (pattern[i + 1].isalnum() or pattern[i + 1] == "(")):
+            out.append("\\.")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def show_regex(pattern: str) -> str:
+    """A pattern as a raw-string literal, the way people write regexes."""
+    return f"r'{pattern}'" if "'" not in pattern else repr(pattern)
+
+
+def _audit_regex(regex: re.Pattern[str], creds: bool,
+                 route: Optional[str]) -> list[Finding]:
+    pattern = regex.pattern
+    subject = f"allow_origin_regex {show_regex(pattern)}"
+    leak = "high" if creds else "medium"
+    with_creds = " with credentials" if creds else ""
+    matched: dict[str, list[str]] = {}
+    for origin, trick in regex_candidates(pattern):
+        try:
+            hit = regex.fullmatch(origin) is not None
+        except Exception:
+            hit = False
+        if hit:
+            matched.setdefault(trick, []).append(origin)
+
+    out: list[Finding] = []
+
+    def add(severity: str, code: str, message: str, fix: str) -> None:
+        out.append(Finding(severity, code, subject, message, fix, route,
+                           tuple(matched[code][:3])))
+
+    if "regex-any-origin" in matched:
+        add(leak, "regex-any-origin",
+            f"the regex accepts origins unrelated to any host it names, such "
+            f"as {matched['regex-any-origin'][0]}{with_creds}",
+            "spell out the hosts, e.g. r'https://(app|admin)\\.example\\.com'; "
+            "avoid '.*' and '.+'")
+    if "regex-unescaped-dot" in matched:
+        add(leak, "regex-unescaped-dot",
+            f"an unescaped '.' matches any character, so "
+            f"{matched['regex-unescaped-dot'][0]} is trusted{with_creds}",
+            f"escape the dots: {show_regex(_escape_dots(pattern))}")
+    if "regex-prefix" in matched:
+        add(leak, "regex-prefix",
+            f"the host is not anchored at a label boundary, so "
+            f"{matched['regex-prefix'][0]} is trusted{with_creds}",
+            "put '://' or '\\.' right before the domain, e.g. "
+            "r'https://([a-z0-9-]+\\.)*example\\.com'")
+    if "regex-suffix" in matched:
+        add(leak, "regex-suffix",
+            f"the pattern runs past the host, so "
+            f"{matched['regex-suffix'][0]} is trusted{with_creds}",
+            "end the pattern right after the host (or an optional "
+            "'(:[0-9]+)?' port); no '.*' after it")
+    if "regex-special-char" in matched and "regex-suffix" not in matched:
+        add(leak, "regex-special-char",
+            f"characters some browsers allow in host names ('_', '`', '}}') "
+            f"may follow the host, so {matched['regex-special-char'][0]} is "
+            f"trusted{with_creds}",
+            "after the host allow only an optional port: '(:[0-9]+)?'")
+    if "regex-null" in matched:
+        add(leak, "regex-null",
+            f"the regex accepts 'null', which any website can send from a "
+            f"sandboxed iframe{with_creds}",
+            "make the pattern start with the scheme, e.g. 'https://'")
+    if "regex-shared-hosting" in matched:
+        add(leak, "regex-shared-hosting",
+            f"anyone can get a host such as "
+            f"{matched['regex-shared-hosting'][0]} for free{with_creds}",
+            "name your own hosts instead of the shared hosting suffix")
+    if creds and "regex-http" in matched:
+        add("medium", "regex-http",
+            f"plain-http origins such as {matched['regex-http'][0]} are "
+            f"trusted with credentials; anyone on the network path can "
+            f"inject script into them",
+            "require 'https://' (drop 'https?' and 'http://' alternatives)")
+    return out

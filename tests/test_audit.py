@@ -1,0 +1,241 @@
+"""The audit: what it finds, how severe, and the `corsfast audit` command."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from corsfast import Policy, Router
+from corsfast._audit import (
+    audit,
+    is_shared_suffix,
+    literal_hosts,
+    regex_candidates,
+    regex_examples,
+    registrable,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "corsfast", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=60)
+
+
+def codes(policy: Policy | Router) -> dict[str, str]:
+    return {f.code: f.severity for f in audit(policy)}
+
+
+# -- regexes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern, code, example", [
+    (r"https://app.example.com", "regex-unescaped-dot", "https://appxexample.com"),
+    (r"https://(app|admin).example\.com", "regex-unescaped-dot",
+     "https://adminxexample.com"),
+    (r"https://.*example\.com", "regex-prefix", "https://evilexample.com"),
+    (r"https://[a-z]*example\.com", "regex-prefix", "https://evilexample.com"),
+    (r"https://app\.example\.com.*", "regex-suffix",
+     "https://app.example.com.evil.test"),
+    (r"https://app\.example\.com[^:]*", "regex-suffix",
+     "https://app.example.com.evil.test"),
+    (r"https://app\.example\.com[_a-z]\.evil\.test", "regex-special-char",
+     "https://app.example.com_.evil.test"),
+    (r".*", "regex-any-origin", "https://evil.test"),
+    (r"(null|https://app\.example\.com)", "regex-null", "null"),
+    (r"https://[a-z0-9-]+\.github\.io", "regex-shared-hosting",
+     "https://attacker.github.io"),
+    (r"https?://([a-z]+\.)?example\.com", "regex-http", "http://example.com"),
+])
+def test_overmatching_regex_is_found_with_a_real_match(
+        pattern: str, code: str, example: str) -> None:
+    findings = {f.code: f for f in audit(Policy(allow_origin_regex=pattern,
+                                                 allow_credentials=True))}
+    assert code in findings, findings
+    finding = findings[code]
+    assert example in finding.examples
+    # Every example reported really is accepted by the regex.
+    for origin in finding.examples:
+        assert re.fullmatch(pattern, origin)
+    assert finding.severity == ("medium" if code == "regex-http" else "high")
+
+
+@pytest.mark.parametrize("pattern", [
+    r"https://app\.example\.com",
+    r"https://(app|admin)\.example\.com(:[0-9]+)?",
+    r"https://([a-z0-9-]+\.)*example\.com",
+    r"https://[a-z0-9-]+\.example\.com",
+    r"https://[^.]+\.example\.com",
+    r"https://pr-[0-9]+\.preview\.example\.com",
+])
+def test_tight_regex_is_clean(pattern: str) -> None:
+    assert audit(Policy(allow_origin_regex=pattern, allow_credentials=True)) == []
+
+
+def test_regex_severity_drops_without_credentials() -> None:
+    assert codes(Policy(allow_origin_regex=r"https://app.example.com")) == {
+        "regex-unescaped-dot": "medium"}
+    # Plain http matters only with credentials.
+    assert codes(Policy(allow_origin_regex=r"https?://app\.example\.com")) == {}
+
+
+def test_escape_fix_is_a_working_pattern() -> None:
+    (finding,) = audit(Policy(allow_origin_regex=r"https://(app|admin).example.com"))
+    fixed = re.search(r"r'([^']*)'", finding.fix)
+    assert fixed is not None
+    pattern = fixed.group(1)
+    assert pattern == r"https://(app|admin)\.example\.com"
+    assert audit(Policy(allow_origin_regex=pattern)) == []
+
+
+def test_regex_helpers() -> None:
+    assert literal_hosts(r"https://(www\.)?example\.com|https://\w+\.test\.org") == [
+        "example.com", "test.org"]
+    assert "https://app\x00example\x00com" in regex_examples(r"https://app.example.com")
+    assert regex_examples("(unbalanced") == []
+    origins = [o for o, _ in regex_candidates(r"https://api\.example\.co\.uk")]
+    assert "https://evilexample.co.uk" in origins
+    assert "https://api.example.co.uk.evil.test" in origins
+    assert registrable("a.b.example.co.uk") == "example.co.uk"
+    assert registrable("me.github.io") == "me.github.io"
+    assert registrable("127.0.0.1") == "127.0.0.1"
+    assert is_shared_suffix("github.io") and is_shared_suffix("VERCEL.APP")
+    assert not is_shared_suffix("example.com")
+
+
+# -- origins and other settings ------------------------------------------------------
+
+
+def test_null_origin() -> None:
+    assert codes(Policy(allow_origins=["null"], allow_credentials=True)) == {
+        "null-origin": "high"}
+    assert codes(Policy(allow_origins=["null"])) == {"null-origin": "medium"}
+
+
+def test_http_origin_with_credentials() -> None:
+    assert codes(Policy(allow_origins=["http://app.example.com"],
+                        allow_credentials=True)) == {"http-with-credentials": "medium"}
+    assert codes(Policy(allow_origins=["http://localhost:*"],
+                        allow_credentials=True)) == {"http-with-credentials": "low"}
+    assert codes(Policy(allow_origins=["http://app.example.com"])) == {}
+
+
+@pytest.mark.parametrize("suffix", ["github.io", "herokuapp.com", "vercel.app",
+                                    "netlify.app", "pages.dev", "co.uk"])
+def test_subdomain_pattern_on_shared_hosting(suffix: str) -> None:
+    assert codes(Policy(allow_origins=[f"https://*.{suffix}"],
+                        allow_credentials=True)) == {"shared-hosting": "high"}
+    assert codes(Policy(allow_origins=[f"https://*.{suffix}"])) == {
+        "shared-hosting": "medium"}
+    # One's own host on shared hosting is fine.
+    assert codes(Policy(allow_origins=[f"https://mine.{suffix}"],
+                        allow_credentials=True)) == {}
+
+
+def test_own_subdomains_with_credentials_are_low() -> None:
+    assert codes(Policy(allow_origins=["https://*.example.com"],
+                        allow_credentials=True)) == {
+        "subdomains-with-credentials": "low"}
+    assert codes(Policy(allow_origins=["https://*.example.com"])) == {}
+
+
+def test_wildcards_max_age_and_private_network() -> None:
+    found = codes(Policy(allow_origins=["https://app.example.com"],
+                         allow_methods="*", allow_headers="*",
+                         allow_credentials=True, max_age=86400,
+                         allow_private_network=True))
+    assert found == {
+        "any-method-with-credentials": "low",
+        "any-header-with-credentials": "low",
+        "long-max-age": "low",
+        "private-network": "medium",
+    }
+    assert codes(Policy(allow_origins=["https://a.example.com"], max_age=7200,
+                        allow_methods="*", allow_headers="*")) == {}
+    assert codes(Policy(allow_origins="*")) == {"any-origin": "low"}
+
+
+def test_predicate_is_named_as_unaudited() -> None:
+    assert codes(Policy(allow_origin_predicate=lambda o: True)) == {
+        "predicate-not-audited": "low"}
+
+
+def test_findings_are_sorted_and_carry_the_route() -> None:
+    router = Router({
+        "/api": Policy(allow_origins=["null"], allow_credentials=True),
+        "/": Policy(allow_origins="*", max_age=86400),
+    })
+    findings = audit(router)
+    assert [f.severity for f in findings] == ["high", "low", "low"]
+    assert findings[0].route == "/api"
+    assert {f.route for f in findings[1:]} == {"/"}
+
+
+# -- the command ------------------------------------------------------------------------
+
+
+def test_audit_command_high_finding_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text("allow_origin_regex = 'https://app.example.com'\n"
+                    "allow_credentials = true\n")
+    result = run("audit", "--config", str(path))
+    assert result.returncode == 1, result.stderr
+    first, fix = result.stdout.splitlines()[:2]
+    assert first.startswith("HIGH   allow_origin_regex r'https://app.example.com': ")
+    assert "https://appxexample.com" in first
+    assert fix.strip() == r"fix: escape the dots: r'https://app\.example\.com'"
+    assert result.stdout.splitlines()[-1] == f"{path}: 1 finding (1 high)"
+
+
+def test_audit_command_clean_exits_0() -> None:
+    result = run("audit", "--config", "examples/policy.toml")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "examples/policy.toml: clean, no findings\n"
+
+
+def test_audit_fail_on() -> None:
+    flags = ["--allow-origin", "https://app.example.com", "--max-age", "86400"]
+    assert run("audit", *flags).returncode == 0
+    assert run("audit", *flags, "--fail-on", "low").returncode == 1
+    assert run("audit", *flags, "--fail-on", "medium").returncode == 0
+
+
+def test_audit_json_shape() -> None:
+    result = run("audit", "--config", "examples/risky.toml", "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert set(data) == {"source", "findings", "counts", "fail_on"}
+    assert data["counts"] == {"high": 3, "medium": 2, "low": 2}
+    assert data["fail_on"] == "high"
+    for f in data["findings"]:
+        assert set(f) == {"severity", "code", "route", "subject", "message",
+                          "fix", "examples"}
+        assert f["severity"] in ("high", "medium", "low")
+        assert f["fix"] and "\n" not in f["fix"]
+    found = {f["code"] for f in data["findings"]}
+    assert {"null-origin", "shared-hosting", "regex-unescaped-dot",
+            "http-with-credentials", "private-network",
+            "any-method-with-credentials", "long-max-age"} == found
+
+
+def test_audit_routes_file() -> None:
+    result = run("audit", "--config", "examples/routes.toml", "--json")
+    assert result.returncode == 0
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert finding["route"] == "/public" and finding["code"] == "any-origin"
+
+
+def test_audit_config_error_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text('{"allow_orgins": ["https://a.example.com"]}')
+    result = run("audit", "--config", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert (f"{path}: allow_orgins: unknown key; did you mean 'allow_origins'?"
+            in result.stderr)

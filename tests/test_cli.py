@@ -1,0 +1,287 @@
+"""`corsfast check`, `demo`, `bench` and help, run as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    # The package is imported from the repository, wherever the command runs.
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "corsfast", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=60,
+                          env=full_env)
+
+
+APP = ["--config", "examples/policy.toml"]
+
+
+# -- check ----------------------------------------------------------------------
+
+
+def test_allowed_preflight_prints_decision_reason_and_exact_headers() -> None:
+    result = run("check", *APP, "--origin", "https://app.example.com",
+                 "--request-method", "PUT", "--request-headers",
+                 "Content-Type, X-Request-Id")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "allowed: preflight for PUT from https://app.example.com\n"
+        "reason: allowed: the origin, method, headers and private-network "
+        "access asked for are all allowed by the policy\n"
+        "status: 204\n"
+        "response headers:\n"
+        "  access-control-allow-origin: https://app.example.com\n"
+        "  access-control-allow-credentials: true\n"
+        "  access-control-allow-methods: GET, POST, PUT, DELETE\n"
+        "  access-control-allow-headers: content-type, authorization, x-request-id\n"
+        "  access-control-max-age: 600\n"
+        "  vary: origin, access-control-request-method, "
+        "access-control-request-headers\n"
+    )
+
+
+def test_refused_origin_exits_1_with_hints() -> None:
+    result = run("check", *APP, "--origin", "https://app.example.com/")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "refused: GET request from https://app.example.com/"
+    assert lines[1].startswith("reason: origin_not_allowed: ")
+    assert ("hint: browsers never send an origin in this form: drop the "
+            "trailing slash: write 'https://app.example.com'") in lines
+    assert lines[-2:] == ["response headers:", "  vary: origin"]
+
+
+def test_refused_method_names_the_fix() -> None:
+    result = run("check", *APP, "--origin", "https://app.example.com",
+                 "--request-method", "PATCH")
+    assert result.returncode == 1
+    assert "reason: method_not_allowed: " in result.stdout
+    assert ("hint: add 'PATCH' to allow_methods (now: GET, POST, PUT, DELETE)"
+            in result.stdout)
+    assert "status: 403\n" in result.stdout
+    assert "access-control-allow-origin" not in result.stdout
+
+
+def test_refused_headers_are_named() -> None:
+    result = run("check", *APP, "--origin", "https://app.example.com",
+                 "--request-method", "PUT", "--request-headers",
+                 "content-type,x-token,cookie")
+    assert result.returncode == 1
+    assert "hint: not allowed: x-token; add them to allow_headers" in result.stdout
+    assert "forbidden request headers [Fetch 2.2.2]: cookie" in result.stdout
+
+
+def test_private_network_and_malformed() -> None:
+    pna = run("check", *APP, "--origin", "https://app.example.com",
+              "--request-method", "GET", "--request-private-network", "true")
+    assert pna.returncode == 1
+    assert "reason: private_network_not_allowed" in pna.stdout
+    bad = run("check", *APP, "--origin", "https://app.example.com, https://x.test")
+    assert bad.returncode == 1
+    assert "reason: malformed_request" in bad.stdout
+
+
+def test_no_origin_is_not_cors_and_allowed() -> None:
+    result = run("check", *APP)
+    assert result.returncode == 0
+    assert "reason: not_cors: " in result.stdout
+    assert "  vary: origin\n" in result.stdout
+
+
+def test_request_method_without_options_is_noted() -> None:
+    result = run("check", *APP, "--origin", "https://app.example.com",
+                 "--method", "GET", "--request-method", "PUT")
+    assert result.returncode == 0
+    assert "allowed: GET request" in result.stdout
+    assert "hint: --request-method only makes a preflight" in result.stdout
+
+
+def test_json_shape() -> None:
+    result = run("check", *APP, "--origin", "https://evil.test", "--method",
+                 "OPTIONS", "--request-method", "DELETE", "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert set(data) == {"allowed", "preflight", "reason", "explanation",
+                         "status", "headers", "route", "hints", "request",
+                         "engine"}
+    assert data["allowed"] is False and data["preflight"] is True
+    assert data["reason"] == "origin_not_allowed"
+    assert data["status"] == 403
+    assert data["headers"] == [["vary", "origin, access-control-request-method, "
+                                        "access-control-request-headers"]]
+    assert data["request"]["request_method"] == "DELETE"
+    assert data["route"] is None
+    assert data["engine"] in ("cython", "python")
+
+
+def test_policy_flags_stand_in_for_a_file() -> None:
+    result = run("check", "--allow-origin", "https://a.example.com",
+                 "--allow-origin", "https://*.b.example.com",
+                 "--allow-method", "PUT,PATCH", "--allow-header", "x-token",
+                 "--expose-header", "x-id", "--allow-credentials",
+                 "--max-age", "60", "--allow-private-network",
+                 "--origin", "https://c.b.example.com", "--request-method",
+                 "PATCH", "--request-headers", "x-token",
+                 "--request-private-network", "true", "--json")
+    assert result.returncode == 0, result.stderr
+    headers = dict(json.loads(result.stdout)["headers"])
+    assert headers == {
+        "access-control-allow-origin": "https://c.b.example.com",
+        "access-control-allow-credentials": "true",
+        "access-control-allow-methods": "PUT, PATCH",
+        "access-control-allow-headers": "x-token",
+        "access-control-max-age": "60",
+        "access-control-allow-private-network": "true",
+        "vary": "origin, access-control-request-method, "
+                "access-control-request-headers, "
+                "access-control-request-private-network",
+    }
+    actual = run("check", "--allow-origin", "https://a.example.com",
+                 "--expose-header", "x-id", "--origin", "https://a.example.com")
+    assert "  access-control-expose-headers: x-id\n" in actual.stdout
+
+
+def test_routes_need_and_use_path() -> None:
+    cfg = ["--config", "examples/routes.toml", "--origin", "https://app.example.com"]
+    missing = run("check", *cfg)
+    assert missing.returncode == 2
+    assert "has per-path policies" in missing.stderr and "--path" in missing.stderr
+    api = run("check", *cfg, "--path", "/api/users", "--json")
+    assert api.returncode == 0
+    data = json.loads(api.stdout)
+    assert data["route"] == "/api"
+    assert ["access-control-allow-credentials", "true"] in data["headers"]
+    root = run("check", *cfg, "--path", "/apiary")
+    assert root.returncode == 1
+    assert root.stdout.startswith("refused: GET request from https://app.example.com (route /)\n")
+    assert "nearest trusted entry is 'https://www.example.com'" in root.stdout
+
+
+def test_path_no_route_covers(tmp_path: Path) -> None:
+    path = tmp_path / "r.toml"
+    path.write_text('[routes."/api"]\nallow_origins = ["https://a.example.com"]\n')
+    result = run("check", "--config", str(path), "--path", "/static/x.css",
+                 "--origin", "https://a.example.com")
+    assert result.returncode == 1
+    assert result.stdout.startswith("refused: no route of ")
+    assert "covers /static/x.css" in result.stdout
+
+
+def test_config_error_exits_2_naming_the_entry(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('allow_origins = ["https://a.example.com/"]\nmax-age = 60\n')
+    result = run("check", "--config", str(path), "--origin", "https://a.example.com")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert (f"{path}: allow_origins[0] 'https://a.example.com/': drop the "
+            f"trailing slash: write 'https://a.example.com'") in result.stderr
+    assert f"{path}: max-age: unknown key; did you mean 'max_age'?" in result.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["check", "--origin", "https://a.example.com"], "no policy"),
+    (["check", *APP, "--allow-origin", "https://a.example.com"], "not both"),
+    (["check", "--config", "absent.toml"], "cannot read absent.toml"),
+    (["check", "--example", "nope"], "invalid choice"),
+    (["check", "--allow-origin", "https://a.example.com", "--max-age", "x"],
+     "invalid int value"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_usage_errors_exit_2(args: list[str], needle: str) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert needle in result.stderr
+
+
+def test_no_command_prints_help_and_exits_2() -> None:
+    result = run()
+    assert result.returncode == 2
+    assert "check" in result.stdout and "probe" in result.stdout
+
+
+def test_same_answer_from_both_engines() -> None:
+    args = ["check", *APP, "--origin", "https://admin.example.com",
+            "--request-method", "DELETE", "--request-headers", "authorization"]
+    default = run(*args)
+    pure = run(*args, env={"CORSFAST_NO_EXTENSIONS": "1"})
+    assert default.returncode == pure.returncode == 0
+    assert default.stdout == pure.stdout
+
+
+# -- help, version, demo, bench -------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["check", "audit", "probe", "demo"])
+def test_each_command_has_help_with_an_example(command: str) -> None:
+    result = run(command, "--help")
+    assert result.returncode == 0
+    assert "examples:" in result.stdout
+    assert f"corsfast {command} " in result.stdout.split("examples:", 1)[1]
+
+
+def test_version() -> None:
+    from corsfast import __version__
+
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"corsfast {__version__} (engine: ")
+
+
+def test_demo_runs_without_files(tmp_path: Path) -> None:
+    result = run("demo", cwd=tmp_path)  # no examples/ directory here
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "allowed: preflight for PUT from https://app.example.com" in out
+    assert "reason: method_not_allowed" in out
+    assert "refused: GET request from https://app.example.com.evil.test" in out
+    assert "HIGH   allow_origins[1] 'null'" in out
+    assert out.count("(exit status ") == 4
+
+
+def test_demo_print_is_a_usable_policy_file(tmp_path: Path) -> None:
+    printed = run("demo", "--print", "routes", cwd=tmp_path)
+    assert printed.returncode == 0
+    path = tmp_path / "policy.toml"
+    path.write_text(printed.stdout)
+    result = run("check", "--config", str(path), "--path", "/public/x",
+                 "--origin", "https://anyone.test", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "  access-control-allow-origin: *\n" in result.stdout
+
+
+def test_example_flag_works_for_check_and_audit(tmp_path: Path) -> None:
+    check = run("check", "--example", "--origin", "https://admin.example.com",
+                cwd=tmp_path)
+    assert check.returncode == 0
+    audit = run("audit", "--example", "risky", cwd=tmp_path)
+    assert audit.returncode == 1
+
+
+def test_bench_passes_arguments_through() -> None:
+    result = run("bench", "--help")
+    assert result.returncode == 0
+    assert "usage: corsfast bench" in result.stdout
+
+
+def test_bench_reports_a_missing_module_clearly(tmp_path: Path) -> None:
+    # A copy of the package without _bench.py: the command says so, exit 2.
+    import shutil
+
+    import corsfast
+
+    shutil.copytree(Path(corsfast.__file__).parent, tmp_path / "corsfast",
+                    ignore=shutil.ignore_patterns("_bench.py", "__pycache__"))
+    result = run("bench", cwd=tmp_path,
+                 env={"PYTHONPATH": str(tmp_path), "CORSFAST_NO_EXTENSIONS": "1"})
+    assert result.returncode == 2
+    assert "no benchmark module (corsfast._bench)" in result.stderr
+    assert "Traceback" not in result.stderr
