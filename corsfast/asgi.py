@@ -1,0 +1,328 @@
+"""ASGI 3 middleware: read the CORS request headers, ask the engine, write
+the answer (SPEC 5).
+
+>>> from corsfast.asgi import CORSMiddleware
+>>> app = CORSMiddleware(app, allow_origins=["https://app.example.com"])
+
+The middleware decides nothing itself. Per HTTP request it scans ASGI's raw
+``scope["headers"]`` once for ``origin`` (and, for ``OPTIONS``, the three
+``access-control-request-*`` headers), passes the bytes to
+:func:`corsfast.check_request`, and then either answers a preflight directly
+or adds the decision's pre-encoded headers to the application's
+``http.response.start``: CORS headers the application set are replaced,
+``vary`` is merged token by token.
+
+Request headers that appear more than once: a repeated ``origin`` or
+``access-control-request-method`` is malformed (a browser sends each once),
+so the request is treated as carrying a malformed value; repeated
+``access-control-request-headers`` or ``-private-network`` lines are joined
+with ", " as HTTP list headers are.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
+
+from ._engine import check_request
+from ._headers import CORS_RESPONSE_HEADERS_RAW, merge_vary
+from ._policy import Policy
+from ._router import Router
+
+__all__ = ["CORSMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+RawHeader = tuple[bytes, bytes]
+Answer = tuple[int, list[RawHeader], bytes]
+
+_ORIGIN = b"origin"
+_ACRM = b"access-control-request-method"
+_ACRH = b"access-control-request-headers"
+_ACRPN = b"access-control-request-private-network"
+_VARY = b"vary"
+
+# Response header names whose application values the middleware rewrites:
+# the CORS headers (replaced) and vary (merged). ASGI asks applications for
+# lowercase names; the length set lets a stray "Vary" be caught without
+# lowercasing every header.
+_TOUCHED = CORS_RESPONSE_HEADERS_RAW | {_VARY}
+_TOUCHED_LENGTHS = frozenset(len(name) for name in _TOUCHED)
+
+_EMPTY_LENGTH: RawHeader = (b"content-length", b"0")
+_ERROR_BODY = b"Internal Server Error"
+_ERROR_TAIL: tuple[RawHeader, ...] = (
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", str(len(_ERROR_BODY)).encode("ascii")),
+)
+_SPELL_CACHE_SIZE = 512
+
+
+# -- request side ---------------------------------------------------------------
+
+
+def _scan_preflight(
+    headers: Any,
+) -> tuple[Optional[bytes], Optional[bytes], Optional[bytes], Optional[bytes]]:
+    """Origin and the three Access-Control-Request-* values of an OPTIONS
+    request, as raw bytes (None when absent)."""
+    origin = acrm = acrh = acrpn = None
+    for name, value in headers:
+        if name == _ORIGIN:
+            origin = value if origin is None else b""  # repeated: malformed
+        elif name == _ACRM:
+            acrm = value if acrm is None else b""  # repeated: malformed
+        elif name == _ACRH:
+            acrh = value if acrh is None else _join(acrh, value)
+        elif name == _ACRPN:
+            acrpn = value if acrpn is None else _join(acrpn, value)
+    return origin, acrm, acrh, acrpn
+
+
+def _join(first: Any, second: Any) -> Any:
+    """Two lines of one list header as one value; on odd types, the first
+    line is kept unchanged for the engine to judge."""
+    try:
+        return first + b", " + second
+    except TypeError:
+        return first
+
+
+# -- response side --------------------------------------------------------------
+
+
+def apply_headers(app_headers: Any, ours: tuple[RawHeader, ...]) -> list[Any]:
+    """The application's headers with a decision's written over them.
+
+    CORS headers the application set are dropped in favour of ours; its
+    ``vary`` lines are merged with ours token by token (SPEC 5). Always a new
+    list: the application may reuse its own.
+    """
+    for name, _ in app_headers:
+        if name in _TOUCHED or (len(name) in _TOUCHED_LENGTHS
+                                and name.lower() in _TOUCHED):
+            return _merge(app_headers, ours)
+    return [*app_headers, *ours]
+
+
+def _merge(app_headers: Any, ours: tuple[RawHeader, ...]) -> list[Any]:
+    out: list[Any] = []
+    app_vary: list[Any] = []
+    for item in app_headers:
+        key = item[0].lower()
+        if key == _VARY:
+            app_vary.append(item)
+        elif key not in CORS_RESPONSE_HEADERS_RAW:
+            out.append(item)
+    our_vary: Optional[bytes] = None
+    for item in ours:
+        if item[0] == _VARY:
+            our_vary = item[1]
+        else:
+            out.append(item)
+    if our_vary is None:
+        out.extend(app_vary)  # nothing of ours to merge: theirs stay as sent
+    elif not app_vary:
+        out.append((_VARY, our_vary))
+    else:
+        try:
+            existing = ", ".join(bytes(v).decode("latin-1") for _, v in app_vary)
+            merged = merge_vary(existing, our_vary.decode("latin-1"))
+            out.append((_VARY, merged.encode("latin-1")))
+        except (TypeError, ValueError):
+            # A vary value that is not bytes: keep the application's lines
+            # and add ours beside them rather than fail the response.
+            out.extend(app_vary)
+            out.append((_VARY, our_vary))
+    return out
+
+
+# -- the middleware -------------------------------------------------------------
+
+
+class CORSMiddleware:
+    """CORS for any ASGI 3 application (SPEC 5).
+
+    ``policy`` is a :class:`corsfast.Policy` or a :class:`corsfast.Router`;
+    without one, ``policy_kwargs`` are :class:`~corsfast.Policy`'s arguments.
+
+    - ``preflight_passthrough``: hand preflights to the application (it
+      answers them; the middleware still adds the decision's headers).
+    - ``block_refused``: answer actual requests whose origin is refused (or
+      malformed) with 403 without calling the application.
+    - ``check_websocket``: refuse a websocket handshake whose Origin the
+      policy does not allow (the server answers it with 403). A handshake
+      without Origin (not from a browser) is let through.
+
+    Subclasses may override :meth:`preflight_response` and
+    :meth:`refused_response` to change the status and body of the answers
+    the middleware sends itself, and set ``_respell`` to a mapping of
+    ``(name, value) -> (name, value)`` to change how constant header values
+    are spelled; neither changes what is decided.
+    """
+
+    app: ASGIApp
+    policy: Union[Policy, Router]
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        policy: Union[Policy, Router, None] = None,
+        *,
+        preflight_passthrough: bool = False,
+        block_refused: bool = False,
+        check_websocket: bool = False,
+        **policy_kwargs: Any,
+    ) -> None:
+        if policy is None:
+            policy = Policy(**policy_kwargs)
+        elif policy_kwargs:
+            names = ", ".join(sorted(policy_kwargs))
+            raise TypeError(
+                f"CORSMiddleware got a policy object and Policy arguments "
+                f"({names}); pass one or the other")
+        elif not isinstance(policy, (Policy, Router)):
+            raise TypeError(
+                f"policy: expected a corsfast.Policy or corsfast.Router, got "
+                f"{type(policy).__name__}")
+        self.app = app
+        self.policy = policy
+        self._policy: Optional[Policy] = policy if isinstance(policy, Policy) else None
+        self._router: Optional[Router] = policy if isinstance(policy, Router) else None
+        self._passthrough = bool(preflight_passthrough)
+        self._block_refused = bool(block_refused)
+        self._check_websocket = bool(check_websocket)
+        self._respell: Optional[dict[RawHeader, RawHeader]] = None
+        self._spell_cache: dict[int, tuple[Any, tuple[RawHeader, ...]]] = {}
+
+    # -- hooks ------------------------------------------------------------------
+
+    def preflight_response(self, decision: Any) -> Answer:
+        """Status, extra headers and body of a preflight answer; the
+        decision's own headers are added to it. Default: the decision's
+        status and an empty body."""
+        status = decision.status
+        return status, [] if status == 204 else [_EMPTY_LENGTH], b""
+
+    def refused_response(self, decision: Any) -> Answer:
+        """Status, extra headers and body for an actual request refused
+        under ``block_refused``."""
+        return 403, [_EMPTY_LENGTH], b""
+
+    # -- ASGI entry point -------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket" and self._check_websocket:
+                await self._websocket(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+
+        policy = self._policy
+        if policy is None:
+            policy = self._router.lookup(scope["path"])  # type: ignore[union-attr]
+            if policy is None:  # no policy for this path: not ours
+                await self.app(scope, receive, send)
+                return
+
+        method = scope["method"]
+        if method == "OPTIONS":
+            origin, acrm, acrh, acrpn = _scan_preflight(scope["headers"])
+            decision = check_request(policy, method, origin, acrm, acrh, acrpn)
+            if decision.preflight:
+                if not self._passthrough:
+                    await self._answer(send, decision, self.preflight_response(decision))
+                    return
+            elif self._block_refused and not decision.allowed:
+                await self._answer(send, decision, self.refused_response(decision))
+                return
+        else:
+            origin = None
+            for name, value in scope["headers"]:
+                if name == b"origin":  # a literal: cheaper than a global
+                    origin = value if origin is None else b""  # repeated: malformed
+            decision = check_request(policy, method, origin)
+            if self._block_refused and not decision.allowed:
+                await self._answer(send, decision, self.refused_response(decision))
+                return
+
+        ours = decision.raw_headers
+        if self._respell is not None:
+            hit = self._spell_cache.get(id(ours))
+            ours = hit[1] if hit is not None and hit[0] is ours else self._spelled(ours)
+        started = False
+
+        # A plain function that returns send's awaitable: no extra coroutine
+        # per message. The start message is copied, never changed in place:
+        # an application may keep or reuse its own.
+        def send_with_cors(message: Message) -> Awaitable[None]:
+            if message["type"] == "http.response.start":
+                nonlocal started
+                started = True
+                message = {**message, "headers": apply_headers(
+                    message.get("headers", ()), ours)}
+            return send(message)
+
+        try:
+            await self.app(scope, receive, send_with_cors)
+        except Exception:
+            # SPEC 5: an error response keeps its CORS headers, so the page
+            # sees the 500 instead of an opaque network error. After the
+            # response started nothing more can be sent.
+            if not started:
+                await _send_error(send, ours)
+            raise
+
+    # -- answers the middleware sends itself ------------------------------------
+
+    async def _answer(self, send: Send, decision: Any, answer: Answer) -> None:
+        status, extra, body = answer
+        ours = decision.raw_headers
+        if self._respell is not None:
+            ours = self._spelled(ours)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*ours, *extra]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        policy = self._policy
+        if policy is None:
+            policy = self._router.lookup(scope["path"])  # type: ignore[union-attr]
+        if policy is not None:
+            origin = None
+            for name, value in scope["headers"]:
+                if name == _ORIGIN:
+                    origin = value if origin is None else b""  # repeated: malformed
+            if not check_request(policy, "GET", origin).allowed:
+                # Refuse before accepting: ASGI servers turn a close sent in
+                # answer to websocket.connect into an HTTP 403.
+                message = await receive()
+                if message["type"] == "websocket.connect":
+                    await send({"type": "websocket.close", "code": 1008})
+                return
+        await self.app(scope, receive, send)
+
+    def _spelled(self, raw: tuple[RawHeader, ...]) -> tuple[RawHeader, ...]:
+        """``raw`` with ``_respell`` applied, cached per headers tuple."""
+        cache = self._spell_cache
+        hit = cache.get(id(raw))
+        if hit is not None and hit[0] is raw:
+            return hit[1]
+        spell = self._respell or {}
+        out = tuple(spell.get(pair, pair) for pair in raw)
+        if len(cache) >= _SPELL_CACHE_SIZE:
+            cache.clear()
+        cache[id(raw)] = (raw, out)  # holding raw keeps its id unique
+        return out
+
+
+async def _send_error(send: Send, ours: tuple[RawHeader, ...]) -> None:
+    try:
+        await send({"type": "http.response.start", "status": 500,
+                    "headers": [*ours, *_ERROR_TAIL]})
+        await send({"type": "http.response.body", "body": _ERROR_BODY})
+    except Exception:
+        pass  # the client is gone; the original error is what matters

@@ -1,0 +1,273 @@
+"""A drop-in for django-cors-headers' middleware.
+
+In ``MIDDLEWARE``, replace ``"corsheaders.middleware.CorsMiddleware"`` with
+``"corsfast.contrib.django.CorsMiddleware"`` (as high as possible, above
+anything that may answer on its own, such as CommonMiddleware). It reads the
+same ``CORS_*`` settings with the same defaults, turns them into one
+:class:`corsfast.Policy`, and lets the engine decide each request. Bad
+settings raise ``ImproperlyConfigured`` naming the setting and the fix.
+The policy is rebuilt when a ``CORS_*`` setting changes (``override_settings``
+in tests). Where django-cors-headers matches loosely (origin regexes and
+``CORS_URLS_REGEX`` matched only at their start), this middleware matches
+strictly; docs/wsgi.md lists every difference.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any, Callable, Optional
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.http import HttpResponse
+
+from .._engine import check_request
+from .._headers import CORS_RESPONSE_HEADERS, merge_vary
+from .._policy import ConfigError, Policy
+from ._match import origin_regex, path_matcher
+
+__all__ = ["CorsMiddleware", "DEFAULT_HEADERS", "DEFAULT_METHODS"]
+
+# django-cors-headers' defaults (corsheaders/defaults.py and conf.py).
+DEFAULT_HEADERS = ("accept", "authorization", "content-type", "user-agent",
+                   "x-csrftoken", "x-requested-with")
+DEFAULT_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
+DEFAULT_MAX_AGE = 86400
+DEFAULT_URLS_REGEX = r"^.*$"
+_MAX_AGE_CAP = 86400  # what Policy accepts; browsers cap lower still
+
+# Policy argument -> the setting it came from, for error messages.
+_SETTING_FOR = {
+    "allow_origins": "CORS_ALLOWED_ORIGINS",
+    "allow_origin_regex": "CORS_ALLOWED_ORIGIN_REGEXES",
+    "allow_methods": "CORS_ALLOW_METHODS",
+    "allow_headers": "CORS_ALLOW_HEADERS",
+    "expose_headers": "CORS_EXPOSE_HEADERS",
+    "allow_credentials": "CORS_ALLOW_CREDENTIALS",
+    "max_age": "CORS_PREFLIGHT_MAX_AGE",
+    "allow_private_network": "CORS_ALLOW_PRIVATE_NETWORK",
+}
+_ALL_ORIGINS_CREDENTIALS_WARNING = (
+    "corsfast.contrib.django: CORS_ALLOW_ALL_ORIGINS with "
+    "CORS_ALLOW_CREDENTIALS reflects every origin with credentials, as "
+    "django-cors-headers does; any site can then read responses as the "
+    "logged-in user. List CORS_ALLOWED_ORIGINS instead."
+)
+_warned: set[str] = set()
+
+
+def _reflect_any(origin: str) -> bool:
+    return True
+
+
+# -- settings -> Policy ----------------------------------------------------------------
+
+
+def _setting(name: str, old_name: Optional[str], default: Any) -> Any:
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    if old_name is not None and hasattr(settings, old_name):
+        return getattr(settings, old_name)
+    return default
+
+
+def _strings(name: str, value: Any, errors: list[str],
+             allow_patterns: bool = False) -> list[Any]:
+    kinds = (str, re.Pattern) if allow_patterns else (str,)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or not all(
+            isinstance(item, kinds) for item in value):
+        what = "strings and/or compiled regexes" if allow_patterns else "strings"
+        errors.append(f"{name}: should be a sequence of {what}, got {value!r}")
+        return []
+    return list(value)
+
+
+class _Config:
+    """The CORS_* settings, validated and compiled once."""
+
+    __slots__ = ("policy", "enabled")
+
+    policy: Policy
+    enabled: Optional[Callable[[str], bool]]
+
+    def __init__(self) -> None:
+        errors: list[str] = []
+        credentials = _setting("CORS_ALLOW_CREDENTIALS", None, False)
+        allow_all = _setting("CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL", False)
+        private_network = _setting("CORS_ALLOW_PRIVATE_NETWORK", None, False)
+        for name, value in (("CORS_ALLOW_CREDENTIALS", credentials),
+                            ("CORS_ALLOW_ALL_ORIGINS", allow_all),
+                            ("CORS_ALLOW_PRIVATE_NETWORK", private_network)):
+            if not isinstance(value, bool):
+                errors.append(f"{name}: should be True or False, got {value!r}")
+        origins = _strings("CORS_ALLOWED_ORIGINS", _setting(
+            "CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST", ()), errors)
+        regexes = _strings("CORS_ALLOWED_ORIGIN_REGEXES", _setting(
+            "CORS_ALLOWED_ORIGIN_REGEXES", "CORS_ORIGIN_REGEX_WHITELIST", ()),
+            errors, allow_patterns=True)
+        methods = _strings("CORS_ALLOW_METHODS", _setting(
+            "CORS_ALLOW_METHODS", None, DEFAULT_METHODS), errors)
+        headers = _strings("CORS_ALLOW_HEADERS", _setting(
+            "CORS_ALLOW_HEADERS", None, DEFAULT_HEADERS), errors)
+        exposed = _strings("CORS_EXPOSE_HEADERS", _setting(
+            "CORS_EXPOSE_HEADERS", None, ()), errors)
+        max_age = _setting("CORS_PREFLIGHT_MAX_AGE", None, DEFAULT_MAX_AGE)
+        if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
+            errors.append(f"CORS_PREFLIGHT_MAX_AGE: should be an integer >= 0, "
+                          f"got {max_age!r}")
+            max_age = None
+        urls_regex = _setting("CORS_URLS_REGEX", None, DEFAULT_URLS_REGEX)
+        if not isinstance(urls_regex, (str, re.Pattern)):
+            errors.append(f"CORS_URLS_REGEX: should be a string or compiled "
+                          f"regex, got {urls_regex!r}")
+        if errors:
+            raise ImproperlyConfigured(_message(errors))
+
+        kwargs: dict[str, Any] = {}
+        if allow_all:
+            if credentials:
+                if _ALL_ORIGINS_CREDENTIALS_WARNING not in _warned:
+                    _warned.add(_ALL_ORIGINS_CREDENTIALS_WARNING)
+                    warnings.warn(_ALL_ORIGINS_CREDENTIALS_WARNING, UserWarning,
+                                  stacklevel=3)
+                kwargs["allow_origin_predicate"] = _reflect_any
+            else:
+                kwargs["allow_origins"] = "*"
+        else:
+            # "file://" is what Chrome on Android sends for files; it is not
+            # an origin Policy can list, so it joins the regexes, escaped.
+            if "file://" in origins:
+                regexes.append(re.escape("file://"))
+            kwargs["allow_origins"] = [o for o in origins if o != "file://"]
+        try:
+            if regexes and not allow_all:
+                kwargs["allow_origin_regex"] = origin_regex(
+                    regexes, where="CORS_ALLOWED_ORIGIN_REGEXES")
+            self.policy = Policy(
+                allow_methods=methods,
+                allow_headers=headers,
+                expose_headers=exposed,
+                allow_credentials=credentials,
+                # 0 omits the header, as in django-cors-headers.
+                max_age=min(max_age, _MAX_AGE_CAP) if max_age else None,
+                allow_private_network=private_network,
+                preflight_status=200,
+                **kwargs,
+            )
+            # The default covers every path: skip the regex on each request.
+            self.enabled = (None if urls_regex == DEFAULT_URLS_REGEX
+                            else path_matcher(urls_regex, where="CORS_URLS_REGEX"))
+        except ConfigError as exc:
+            raise ImproperlyConfigured(_message(
+                [_rename(e) for e in exc.errors])) from exc
+
+
+def _rename(error: str) -> str:
+    for argument, setting in _SETTING_FOR.items():
+        if error.startswith(argument):
+            return setting + error[len(argument):]
+    return error
+
+
+def _message(errors: list[str]) -> str:
+    lines = "\n".join(f"  - {e}" for e in errors)
+    return f"invalid CORS settings ({len(errors)}):\n{lines}"
+
+
+_config: Optional[_Config] = None
+
+
+def _current() -> _Config:
+    global _config
+    config = _config
+    if config is None:
+        config = _config = _Config()
+    return config
+
+
+def _settings_changed(setting: str = "", **kwargs: Any) -> None:
+    global _config
+    if setting.startswith("CORS_"):
+        _config = None
+
+
+setting_changed.connect(_settings_changed, dispatch_uid="corsfast.contrib.django")
+
+
+# -- the middleware -------------------------------------------------------------------
+
+
+class CorsMiddleware:
+    """New-style Django middleware, sync and async capable."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+        _current()  # bad settings fail at startup, not on the first request
+
+    def __call__(self, request: Any) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        config = _current()
+        enabled = config.enabled
+        if enabled is not None and not enabled(request.path_info):
+            return self.get_response(request)
+        decision = _decide(config.policy, request.META)
+        if decision.preflight:
+            return _preflight_response(decision)
+        response = self.get_response(request)
+        _write(response, decision.headers)
+        return response
+
+    async def __acall__(self, request: Any) -> Any:
+        config = _current()
+        enabled = config.enabled
+        if enabled is not None and not enabled(request.path_info):
+            return await self.get_response(request)
+        decision = _decide(config.policy, request.META)
+        if decision.preflight:
+            return _preflight_response(decision)
+        response = await self.get_response(request)
+        _write(response, decision.headers)
+        return response
+
+
+def _decide(policy: Policy, meta: Any) -> Any:
+    origin = meta.get("HTTP_ORIGIN")
+    method = meta.get("REQUEST_METHOD", "GET")
+    if origin is not None and method == "OPTIONS":
+        return check_request(
+            policy, method, origin,
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"))
+    return check_request(policy, method, origin)
+
+
+def _preflight_response(decision: Any) -> HttpResponse:
+    response = HttpResponse(status=decision.status)
+    response["Content-Length"] = "0"
+    for name, value in decision.headers:
+        response[name] = value
+    return response
+
+
+def _write(response: Any, ours: tuple[tuple[str, str], ...]) -> None:
+    """Replace the response's CORS headers with ours; merge ``vary``."""
+    headers = response.headers
+    if any(key.lower() in CORS_RESPONSE_HEADERS for key in headers):
+        for name in CORS_RESPONSE_HEADERS:
+            if name in headers:
+                del headers[name]
+    for name, value in ours:
+        if name == "vary":
+            value = merge_vary(headers.get("vary"), value)
+        headers[name] = value

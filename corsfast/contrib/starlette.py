@@ -1,0 +1,182 @@
+"""A drop-in for ``starlette.middleware.cors.CORSMiddleware``.
+
+>>> from corsfast.contrib.starlette import CORSMiddleware
+>>> app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
+
+It takes Starlette's constructor arguments, translates them into one
+:class:`corsfast.Policy`, and runs the generic :mod:`corsfast.asgi`
+middleware with Starlette's answers: preflights get 200 "OK", refused
+preflights 400 "Disallowed CORS <what>", and header values keep Starlette's
+spelling. Every decision is the engine's. The documented deviations from
+Starlette are listed in docs/asgi.md.
+
+Starlette itself is not imported: this module works with any ASGI app.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any, Collection, Optional, Union
+
+from .._policy import Policy
+from .._reason import Reason
+from ..asgi import Answer, ASGIApp, RawHeader
+from ..asgi import CORSMiddleware as _GenericCORSMiddleware
+
+__all__ = ["CORSMiddleware", "WildcardCredentialsWarning"]
+
+# What Starlette's allow_methods=["*"] expands to.
+ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY")
+# Starlette always allows these request headers on a preflight.
+SAFELISTED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")
+# Starlette's preflight vary value, sent whatever the policy.
+PREFLIGHT_VARY = (b"Origin, Access-Control-Request-Method, "
+                  b"Access-Control-Request-Headers, "
+                  b"Access-Control-Request-Private-Network")
+MAX_AGE_LIMIT = 86400
+
+_TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
+# The words Starlette puts after "Disallowed CORS " for each refusal.
+_REFUSAL_WORDS = {
+    Reason.ORIGIN_NOT_ALLOWED: "origin",
+    Reason.METHOD_NOT_ALLOWED: "method",
+    Reason.HEADERS_NOT_ALLOWED: "headers",
+    Reason.PRIVATE_NETWORK_NOT_ALLOWED: "private-network",
+    Reason.MALFORMED_REQUEST: "request",
+}
+_WILDCARD_CREDENTIALS_WARNING = (
+    "CORSMiddleware: allow_origins=['*'] with allow_credentials=True reflects "
+    "every origin with credentials, so any website can make credentialed "
+    "requests and read the answers. corsfast keeps Starlette's behaviour "
+    "here; list the trusted origins instead (patterns such as "
+    "'https://*.example.com' work)."
+)
+
+
+class WildcardCredentialsWarning(UserWarning):
+    """allow_origins=["*"] with allow_credentials=True: every origin is
+    reflected with credentials (Starlette's behaviour, kept on purpose)."""
+
+
+def _any_origin(origin: str) -> bool:
+    """The predicate behind Starlette's '*' with credentials."""
+    return True
+
+
+def _text_answer(status: int, body: bytes) -> Answer:
+    return status, [_TEXT_PLAIN, (b"content-length", str(len(body)).encode())], body
+
+
+def _names(value: Union[str, Collection[str]]) -> list[str]:
+    """Starlette takes collections; a lone string is one item, not letters."""
+    return [value] if isinstance(value, str) else list(value)
+
+
+class CORSMiddleware(_GenericCORSMiddleware):
+    """Starlette's CORSMiddleware arguments and answers on corsfast's engine."""
+
+    policy: Policy  # always one Policy, built from Starlette's arguments
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        allow_origins: Collection[str] = (),
+        allow_methods: Collection[str] = ("GET",),
+        allow_headers: Collection[str] = (),
+        allow_credentials: bool = False,
+        allow_origin_regex: Union[str, re.Pattern[str], None] = None,
+        allow_private_network: bool = False,
+        expose_headers: Collection[str] = (),
+        max_age: int = 600,
+    ) -> None:
+        origins = _names(allow_origins)
+        methods = _names(allow_methods)
+        headers = _names(allow_headers)
+        exposed = _names(expose_headers)
+        credentials = bool(allow_credentials)
+
+        any_origin = "*" in origins
+        predicate = None
+        if any_origin and credentials:
+            # Starlette's deliberate, dangerous choice: reflect every origin.
+            warnings.warn(_WILDCARD_CREDENTIALS_WARNING, WildcardCredentialsWarning,
+                          stacklevel=2)
+            origins, predicate = [], _any_origin
+        elif any_origin:
+            origins = ["*"]
+
+        if "*" in methods:
+            methods = list(ALL_METHODS)
+
+        all_headers = "*" in headers
+        if all_headers:
+            # Starlette mirrors every requested header, Authorization
+            # included, which a bare "*" does not cover [Fetch 4.8, CORS-preflight fetch].
+            policy_headers = ["*", "authorization"]
+            listed_value: Optional[str] = None
+        else:
+            listed = sorted(set(SAFELISTED_HEADERS) | set(headers))
+            policy_headers = listed
+            listed_value = ", ".join(listed)
+
+        if isinstance(max_age, int) and not isinstance(max_age, bool) \
+                and max_age > MAX_AGE_LIMIT:
+            warnings.warn(
+                f"CORSMiddleware: max_age={max_age} is above what any browser "
+                f"honours; corsfast sends {MAX_AGE_LIMIT}", UserWarning,
+                stacklevel=2)
+            max_age = MAX_AGE_LIMIT
+
+        policy = Policy(
+            allow_origins=origins,
+            allow_origin_regex=allow_origin_regex,
+            allow_origin_predicate=predicate,
+            allow_methods=methods,
+            allow_headers=policy_headers,
+            expose_headers=exposed,
+            allow_credentials=credentials,
+            max_age=max_age,
+            allow_private_network=bool(allow_private_network),
+            preflight_status=200,
+        )
+        super().__init__(app, policy)
+        self._respell = _spelling(policy, listed_value, exposed)
+        self._allowed_answer = _text_answer(200, b"OK")
+        self._refused_answers = {
+            reason: _text_answer(400, f"Disallowed CORS {word}".encode())
+            for reason, word in _REFUSAL_WORDS.items()
+        }
+
+    def preflight_response(self, decision: Any) -> Answer:
+        if decision.allowed:
+            return self._allowed_answer
+        return self._refused_answers[decision.reason]
+
+
+def _spelling(
+    policy: Policy, listed_headers: Optional[str], exposed: list[str]
+) -> dict[RawHeader, RawHeader]:
+    """Starlette's spelling of the constant header values the policy sends.
+
+    Header values are compared case-insensitively by browsers; this only
+    keeps responses byte-identical to Starlette's where that costs nothing.
+    """
+    spell: dict[RawHeader, RawHeader] = {
+        (b"vary", b"origin"): (b"vary", b"Origin"),
+    }
+    # The preflight vary value is the same for every preflight of a policy;
+    # any one shows it.
+    probe = policy.check("OPTIONS", "null", "GET")
+    for name, value in probe.raw_headers:
+        if name == b"vary":
+            spell[(name, value)] = (name, PREFLIGHT_VARY)
+    if listed_headers is not None and isinstance(policy.allow_headers, tuple):
+        ours = ", ".join(policy.allow_headers).encode("latin-1")
+        spell[(b"access-control-allow-headers", ours)] = (
+            b"access-control-allow-headers", listed_headers.encode("latin-1"))
+    if exposed and isinstance(policy.expose_headers, tuple):
+        ours = ", ".join(policy.expose_headers).encode("latin-1")
+        spell[(b"access-control-expose-headers", ours)] = (
+            b"access-control-expose-headers", ", ".join(exposed).encode("latin-1"))
+    return spell

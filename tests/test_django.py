@@ -1,0 +1,266 @@
+"""corsfast.contrib.django through Django's own test clients (sync and async).
+
+Django is configured here, in-process, with this module as its URLconf;
+each test sets the CORS_* settings it needs with ``override_settings``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from types import ModuleType
+from typing import Any
+
+import django
+import pytest
+from django.conf import settings
+
+if not settings.configured:
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="corsfast-tests",
+        ALLOWED_HOSTS=["testserver"],
+        ROOT_URLCONF=__name__,
+        MIDDLEWARE=["corsfast.contrib.django.CorsMiddleware",
+                    "django.middleware.common.CommonMiddleware"],
+        INSTALLED_APPS=[],
+        USE_TZ=True,
+        LOGGING_CONFIG=None,
+    )
+    django.setup()
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
+from django.test import AsyncClient, Client, override_settings  # noqa: E402
+from django.urls import path  # noqa: E402
+
+import corsfast.contrib.django as cd  # noqa: E402
+from corsfast.contrib.django import CorsMiddleware  # noqa: E402
+
+FOO = "https://foo.example"
+BAR = "https://bar.example"
+
+
+def view(request: Any) -> HttpResponse:
+    return HttpResponse(f"{request.method} ok")
+
+
+def view_with_headers(request: Any) -> HttpResponse:
+    response = HttpResponse("own headers")
+    response["Vary"] = "Accept-Encoding"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def boom(request: Any) -> HttpResponse:
+    raise RuntimeError("boom")
+
+
+urlpatterns = [
+    path("api/items", view),
+    path("apix", view),
+    path("api/own", view_with_headers),
+    path("api/boom", boom),
+    path("other", view),
+]
+
+
+@pytest.fixture(autouse=True)
+def _engine_under_test(engine: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cd, "check_request", engine.check_request)
+
+
+def client() -> Client:
+    return Client(raise_request_exception=False)
+
+
+def preflight(path_: str, origin: str = FOO, method: str = "PUT", **extra: str) -> Any:
+    return client().options(path_, headers={"Origin": origin,
+                                            "Access-Control-Request-Method": method,
+                                            **extra})
+
+
+def cors_names(response: Any) -> set[str]:
+    return {k.lower() for k in response.headers if k.lower().startswith("access-control-")}
+
+
+# -- defaults ---------------------------------------------------------------------
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FOO])
+def test_defaults_match_django_cors_headers() -> None:
+    resp = preflight("/api/items", **{"Access-Control-Request-Headers": "Authorization, X-CSRFToken"})
+    assert resp.status_code == 200
+    assert resp.content == b""
+    assert resp["Access-Control-Allow-Origin"] == FOO
+    assert resp["Access-Control-Allow-Methods"] == "DELETE, GET, OPTIONS, PATCH, POST, PUT"
+    assert resp["Access-Control-Allow-Headers"] == (
+        "accept, authorization, content-type, user-agent, x-csrftoken, x-requested-with")
+    assert resp["Access-Control-Max-Age"] == "86400"
+    assert "Access-Control-Allow-Credentials" not in resp
+    actual = client().get("/api/items", headers={"Origin": FOO})
+    assert actual.status_code == 200 and actual.content == b"GET ok"
+    assert actual["Access-Control-Allow-Origin"] == FOO
+    assert actual["Vary"] == "origin"
+    assert "Access-Control-Allow-Methods" not in actual
+
+
+def test_nothing_is_allowed_without_settings() -> None:
+    resp = client().get("/api/items", headers={"Origin": FOO})
+    assert resp.status_code == 200 and cors_names(resp) == set()
+    assert resp["Vary"] == "origin"
+    assert preflight("/api/items").status_code == 403
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FOO], CORS_ALLOW_CREDENTIALS=True,
+                   CORS_EXPOSE_HEADERS=["X-Total"], CORS_PREFLIGHT_MAX_AGE=0,
+                   CORS_ALLOW_METHODS=["GET", "PUT"], CORS_ALLOW_HEADERS=["x-token"],
+                   CORS_ALLOW_PRIVATE_NETWORK=True)
+def test_every_setting_is_read() -> None:
+    resp = preflight("/api/items", **{"Access-Control-Request-Headers": "X-Token",
+                                      "Access-Control-Request-Private-Network": "true"})
+    assert resp.status_code == 200
+    assert resp["Access-Control-Allow-Credentials"] == "true"
+    assert resp["Access-Control-Allow-Methods"] == "GET, PUT"
+    assert resp["Access-Control-Allow-Headers"] == "x-token"
+    assert resp["Access-Control-Allow-Private-Network"] == "true"
+    assert "Access-Control-Max-Age" not in resp  # 0 omits it
+    assert preflight("/api/items", method="DELETE").status_code == 403
+    actual = client().get("/api/items", headers={"Origin": FOO})
+    assert actual["Access-Control-Expose-Headers"] == "x-total"
+    assert actual["Access-Control-Allow-Credentials"] == "true"
+
+
+@override_settings(CORS_ALLOW_ALL_ORIGINS=True)
+def test_allow_all_origins_is_a_static_star() -> None:
+    resp = client().get("/api/items", headers={"Origin": BAR})
+    assert resp["Access-Control-Allow-Origin"] == "*"
+    assert preflight("/api/items", BAR)["Access-Control-Allow-Origin"] == "*"
+
+
+@override_settings(CORS_ORIGIN_ALLOW_ALL=True, CORS_ALLOW_CREDENTIALS=True)
+def test_allow_all_with_credentials_reflects_and_warns(recwarn: Any) -> None:
+    cd._warned.clear()
+    cd._config = None
+    resp = client().get("/api/items", headers={"Origin": BAR})
+    assert resp["Access-Control-Allow-Origin"] == BAR
+    assert resp["Access-Control-Allow-Credentials"] == "true"
+    assert any("reflects every origin" in str(w.message) for w in recwarn)
+
+
+@override_settings(CORS_ORIGIN_WHITELIST=[FOO], CORS_ORIGIN_REGEX_WHITELIST=[r"^https://\w+\.bar\.example$"])
+def test_old_setting_names_still_work() -> None:
+    assert client().get("/api/items", headers={"Origin": FOO})["Access-Control-Allow-Origin"] == FOO
+    assert client().get("/api/items", headers={"Origin": "https://a.bar.example"})[
+        "Access-Control-Allow-Origin"] == "https://a.bar.example"
+
+
+# -- strict matching ------------------------------------------------------------------
+
+
+@override_settings(CORS_ALLOWED_ORIGIN_REGEXES=[r"https://\w+\.foo\.example",
+                                                re.compile(r"HTTPS://CAPS\.EXAMPLE", re.I)])
+def test_origin_regexes_must_match_the_whole_origin() -> None:
+    ok = client().get("/api/items", headers={"Origin": "https://a.foo.example"})
+    assert ok["Access-Control-Allow-Origin"] == "https://a.foo.example"
+    assert client().get("/api/items", headers={"Origin": "https://caps.example"})[
+        "Access-Control-Allow-Origin"] == "https://caps.example"
+    # re.match (django-cors-headers) accepts this: the regex matches its start.
+    evil = client().get("/api/items", headers={"Origin": "https://a.foo.example.evil.net"})
+    assert cors_names(evil) == set()
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FOO], CORS_URLS_REGEX=r"^/api")
+def test_urls_regex_ends_on_a_segment_boundary() -> None:
+    assert client().get("/api/items", headers={"Origin": FOO})["Access-Control-Allow-Origin"] == FOO
+    apix = client().get("/apix", headers={"Origin": FOO})
+    assert cors_names(apix) == set() and "Vary" not in apix
+    other_pf = preflight("/other")
+    assert other_pf.status_code == 200 and other_pf.content == b"OPTIONS ok"
+    assert cors_names(other_pf) == set()
+
+
+# -- responses ---------------------------------------------------------------------
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FOO])
+def test_app_cors_headers_are_replaced_and_vary_merged() -> None:
+    resp = client().get("/api/own", headers={"Origin": FOO})
+    assert resp["Access-Control-Allow-Origin"] == FOO
+    assert resp["Vary"] == "Accept-Encoding, origin"
+    refused = client().get("/api/own", headers={"Origin": BAR})
+    assert cors_names(refused) == set()
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FOO])
+def test_errors_and_404s_keep_cors_headers() -> None:
+    resp = client().get("/api/boom", headers={"Origin": FOO})
+    assert resp.status_code == 500
+    assert resp["Access-Control-Allow-Origin"] == FOO
+    missing = client().get("/api/nothing-here", headers={"Origin": FOO})
+    assert missing.status_code == 404
+    assert missing["Access-Control-Allow-Origin"] == FOO
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FOO])
+@pytest.mark.parametrize("origin", ["", f"{FOO}, {FOO}", "https://fóo.example",
+                                    "https://" + "a" * 3000, FOO + "\t"])
+def test_malformed_origins_run_the_app_and_refuse_preflights(origin: str) -> None:
+    resp = client().get("/api/items", headers={"Origin": origin})
+    assert resp.status_code == 200 and resp.content == b"GET ok"
+    assert cors_names(resp) == set()
+    assert preflight("/api/items", origin).status_code == 403
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FOO])
+def test_async_client() -> None:
+    async def run() -> tuple[Any, Any]:
+        c = AsyncClient()
+        actual = await c.get("/api/items", headers={"Origin": FOO})
+        pf = await c.options("/api/items", headers={"Origin": FOO,
+                                                    "Access-Control-Request-Method": "PUT"})
+        return actual, pf
+
+    actual, pf = asyncio.run(asyncio.wait_for(run(), timeout=10))
+    assert actual.status_code == 200 and actual["Access-Control-Allow-Origin"] == FOO
+    assert pf.status_code == 200 and pf["Access-Control-Allow-Methods"].startswith("DELETE")
+
+
+def test_async_middleware_mode() -> None:
+    async def get_response(request: Any) -> HttpResponse:
+        return HttpResponse("async view")
+
+    mw = CorsMiddleware(get_response)
+    assert asyncio.iscoroutinefunction(mw) or mw.async_mode
+    from django.test import RequestFactory
+    with override_settings(CORS_ALLOWED_ORIGINS=[FOO]):
+        request = RequestFactory().get("/api/items", headers={"Origin": FOO})
+        response = asyncio.run(asyncio.wait_for(mw(request), timeout=10))
+    assert response["Access-Control-Allow-Origin"] == FOO
+
+
+# -- bad settings -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"CORS_ALLOWED_ORIGINS": ["https://foo.example/"]}, r"CORS_ALLOWED_ORIGINS\[0\].*trailing slash"),
+    ({"CORS_ALLOWED_ORIGINS": "https://foo.example"}, "CORS_ALLOWED_ORIGINS: should be a sequence"),
+    ({"CORS_ALLOW_CREDENTIALS": "yes"}, "CORS_ALLOW_CREDENTIALS: should be True or False"),
+    ({"CORS_PREFLIGHT_MAX_AGE": -1}, "CORS_PREFLIGHT_MAX_AGE"),
+    ({"CORS_ALLOW_METHODS": ["GET", "TRACE"]}, r"CORS_ALLOW_METHODS\[1\]"),
+    ({"CORS_ALLOW_HEADERS": ["cookie"]}, "CORS_ALLOW_HEADERS.*forbidden"),
+    ({"CORS_ALLOWED_ORIGIN_REGEXES": ["(unclosed"]}, "CORS_ALLOWED_ORIGIN_REGEXES"),
+    ({"CORS_URLS_REGEX": 5}, "CORS_URLS_REGEX"),
+])
+def test_bad_settings_are_improperly_configured(overrides: dict[str, Any], match: str) -> None:
+    with override_settings(**overrides):
+        with pytest.raises(ImproperlyConfigured, match=match):
+            CorsMiddleware(lambda request: HttpResponse())
+
+
+@override_settings(CORS_PREFLIGHT_MAX_AGE=7 * 86400, CORS_ALLOWED_ORIGINS=[FOO, "null", "file://"])
+def test_large_max_age_is_capped_and_special_origins_work() -> None:
+    assert preflight("/api/items")["Access-Control-Max-Age"] == "86400"
+    for origin in ("null", "file://"):
+        assert client().get("/api/items", headers={"Origin": origin})[
+            "Access-Control-Allow-Origin"] == origin
