@@ -47,9 +47,9 @@ class DynamicMatcher:
             try:
                 del cache[next(iter(cache))]
             except (KeyError, RuntimeError, StopIteration):
-                # Another thread changed the cache under us: nothing to do,
-                # the bound is re-checked on the next store.
-                pass
+                # Another thread changed the cache under us: drop it all
+                # rather than store past the bound.
+                cache.clear()
         cache[origin] = result
         return result
 

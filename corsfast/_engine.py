@@ -3,7 +3,8 @@
 The twin is used when ``CORSFAST_NO_EXTENSIONS`` is set (to anything but
 "" or "0"), when the interpreter is not CPython, or when the extension is
 not installed (a pure wheel). Both engines build a core for every Policy,
-so tests can run either against the same policies.
+so tests can run either against the same policies. The middleware's
+per-request pieces come from the same place as the engine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from . import _engine_py
+from . import _adapters_py, _engine_py
 
 NO_EXTENSIONS = (
     os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0")
@@ -21,15 +22,39 @@ NO_EXTENSIONS = (
 )
 
 _live: ModuleType = _engine_py
+_adapters: ModuleType = _adapters_py
 if not TYPE_CHECKING and not NO_EXTENSIONS:
     try:
         from . import _engine_c as _live
     except ImportError:  # a pure wheel: the twin serves
         pass
+    else:
+        _adapters = _live
 
 ENGINE: str = _live.ENGINE_NAME
+# corsfast.Policy subclasses the compiled engine's Core, so that engine
+# reads a policy's tables as C fields; the twin keeps its core in a slot.
+PolicyBase: type = object if _live is _engine_py else _live.Core
 LOADED: tuple[ModuleType, ...] = (
     (_live,) if _live is _engine_py else (_live, _engine_py)
 )
-check_request = _live.check_request
-Decision = _live.Decision
+
+if TYPE_CHECKING:
+    # Both engines share one API; type checkers read the twin's.
+    from ._adapters_py import (
+        AsgiSend as AsgiSend,
+        WsgiCore as WsgiCore,
+        WsgiStartResponse as WsgiStartResponse,
+        asgi_decide as asgi_decide,
+        wsgi_decide as wsgi_decide,
+    )
+    from ._engine_py import Decision as Decision
+    from ._engine_py import check_request as check_request
+else:
+    check_request = _live.check_request
+    Decision = _live.Decision
+    asgi_decide = _adapters.asgi_decide
+    wsgi_decide = _adapters.wsgi_decide
+    AsgiSend = _adapters.AsgiSend
+    WsgiStartResponse = _adapters.WsgiStartResponse
+    WsgiCore = _adapters.WsgiCore

@@ -22,10 +22,9 @@ from ._rules import (
     is_forbidden_request_header,
 )
 
-__all__ = ["ENGINE_NAME", "CORE_SLOT", "Core", "Decision", "check_request"]
+__all__ = ["ENGINE_NAME", "Core", "Decision", "check_request"]
 
 ENGINE_NAME = "python"
-CORE_SLOT = "_core_py"
 
 Header = tuple[str, str]
 _ACAO = "access-control-allow-origin"

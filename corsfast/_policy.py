@@ -14,7 +14,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union
 
-from . import _engine
+from . import _engine, _engine_py
 from ._dynamic import DynamicMatcher
 from ._origins import (
     ANY,
@@ -221,14 +221,14 @@ def _check_bool(name: str, value: Any, errors: list[str]) -> bool:
 # -- Policy -------------------------------------------------------------------
 
 
-class Policy:
+class Policy(_engine.PolicyBase):
     """A validated, compiled CORS policy. See SPEC sections 2 and 3."""
 
     __slots__ = (
         "allow_origins", "allow_origin_regex", "allow_origin_predicate",
         "allow_methods", "allow_headers", "expose_headers",
         "allow_credentials", "max_age", "allow_private_network",
-        "preflight_status", "_tables", "_core_c", "_core_py",
+        "preflight_status", "_tables", "_core_py",
     )
 
     allow_origins: tuple[str, ...]
@@ -242,7 +242,6 @@ class Policy:
     allow_private_network: bool
     preflight_status: int
     _tables: Tables
-    _core_c: Any
     _core_py: Any
 
     def __init__(
@@ -358,10 +357,11 @@ class Policy:
         t.preflight_status = preflight_status
         _compile_headers(t, methods, headers, exposed, expose_any, max_age)
         set_(self, "_tables", t)
-        set_(self, "_core_c", None)
-        set_(self, "_core_py", None)
-        for engine in _engine.LOADED:
-            set_(self, engine.CORE_SLOT, engine.Core(t))
+        # Each loaded engine's core: the twin's in a slot, the compiled
+        # engine's in the C fields this object inherits.
+        set_(self, "_core_py", _engine_py.Core(t))
+        if _engine.PolicyBase is not object:
+            self._engine_init(t)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Union[Policy, Router]:
@@ -409,11 +409,15 @@ class Policy:
         request_method: Any = None,
         request_headers: Any = None,
         request_private_network: Any = None,
-    ) -> Any:
+    ) -> _engine.Decision:
         """Same as ``check_request(self, ...)``."""
         return _engine.check_request(
             self, method, origin, request_method, request_headers,
             request_private_network)
+
+
+if _engine.PolicyBase is not object:
+    _engine._live._register_policy_type(Policy)
 
 
 def _compile_headers(

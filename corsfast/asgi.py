@@ -23,8 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
 
-from ._engine import check_request
-from ._headers import CORS_RESPONSE_HEADERS_RAW, merge_vary
+from ._engine import AsgiSend, asgi_decide
 from ._policy import Policy
 from ._router import Router
 
@@ -38,19 +37,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RawHeader = tuple[bytes, bytes]
 Answer = tuple[int, list[RawHeader], bytes]
 
-_ORIGIN = b"origin"
-_ACRM = b"access-control-request-method"
-_ACRH = b"access-control-request-headers"
-_ACRPN = b"access-control-request-private-network"
-_VARY = b"vary"
-
-# Response header names whose application values the middleware rewrites:
-# the CORS headers (replaced) and vary (merged). ASGI asks applications for
-# lowercase names; the length set lets a stray "Vary" be caught without
-# lowercasing every header.
-_TOUCHED = CORS_RESPONSE_HEADERS_RAW | {_VARY}
-_TOUCHED_LENGTHS = frozenset(len(name) for name in _TOUCHED)
-
 _EMPTY_LENGTH: RawHeader = (b"content-length", b"0")
 _ERROR_BODY = b"Internal Server Error"
 _ERROR_TAIL: tuple[RawHeader, ...] = (
@@ -58,85 +44,6 @@ _ERROR_TAIL: tuple[RawHeader, ...] = (
     (b"content-length", str(len(_ERROR_BODY)).encode("ascii")),
 )
 _SPELL_CACHE_SIZE = 512
-
-
-# -- request side ---------------------------------------------------------------
-
-
-def _scan_preflight(
-    headers: Any,
-) -> tuple[Optional[bytes], Optional[bytes], Optional[bytes], Optional[bytes]]:
-    """Origin and the three Access-Control-Request-* values of an OPTIONS
-    request, as raw bytes (None when absent)."""
-    origin = acrm = acrh = acrpn = None
-    for name, value in headers:
-        if name == _ORIGIN:
-            origin = value if origin is None else b""  # repeated: malformed
-        elif name == _ACRM:
-            acrm = value if acrm is None else b""  # repeated: malformed
-        elif name == _ACRH:
-            acrh = value if acrh is None else _join(acrh, value)
-        elif name == _ACRPN:
-            acrpn = value if acrpn is None else _join(acrpn, value)
-    return origin, acrm, acrh, acrpn
-
-
-def _join(first: Any, second: Any) -> Any:
-    """Two lines of one list header as one value; on odd types, the first
-    line is kept unchanged for the engine to judge."""
-    try:
-        return first + b", " + second
-    except TypeError:
-        return first
-
-
-# -- response side --------------------------------------------------------------
-
-
-def apply_headers(app_headers: Any, ours: tuple[RawHeader, ...]) -> list[Any]:
-    """The application's headers with a decision's written over them.
-
-    CORS headers the application set are dropped in favour of ours; its
-    ``vary`` lines are merged with ours token by token (SPEC 5). Always a new
-    list: the application may reuse its own.
-    """
-    for name, _ in app_headers:
-        if name in _TOUCHED or (len(name) in _TOUCHED_LENGTHS
-                                and name.lower() in _TOUCHED):
-            return _merge(app_headers, ours)
-    return [*app_headers, *ours]
-
-
-def _merge(app_headers: Any, ours: tuple[RawHeader, ...]) -> list[Any]:
-    out: list[Any] = []
-    app_vary: list[Any] = []
-    for item in app_headers:
-        key = item[0].lower()
-        if key == _VARY:
-            app_vary.append(item)
-        elif key not in CORS_RESPONSE_HEADERS_RAW:
-            out.append(item)
-    our_vary: Optional[bytes] = None
-    for item in ours:
-        if item[0] == _VARY:
-            our_vary = item[1]
-        else:
-            out.append(item)
-    if our_vary is None:
-        out.extend(app_vary)  # nothing of ours to merge: theirs stay as sent
-    elif not app_vary:
-        out.append((_VARY, our_vary))
-    else:
-        try:
-            existing = ", ".join(bytes(v).decode("latin-1") for _, v in app_vary)
-            merged = merge_vary(existing, our_vary.decode("latin-1"))
-            out.append((_VARY, merged.encode("latin-1")))
-        except (TypeError, ValueError):
-            # A vary value that is not bytes: keep the application's lines
-            # and add ours beside them rather than fail the response.
-            out.extend(app_vary)
-            out.append((_VARY, our_vary))
-    return out
 
 
 # -- the middleware -------------------------------------------------------------
@@ -228,51 +135,29 @@ class CORSMiddleware:
                 await self.app(scope, receive, send)
                 return
 
-        method = scope["method"]
-        if method == "OPTIONS":
-            origin, acrm, acrh, acrpn = _scan_preflight(scope["headers"])
-            decision = check_request(policy, method, origin, acrm, acrh, acrpn)
-            if decision.preflight:
-                if not self._passthrough:
-                    await self._answer(send, decision, self.preflight_response(decision))
-                    return
-            elif self._block_refused and not decision.allowed:
-                await self._answer(send, decision, self.refused_response(decision))
+        decision = asgi_decide(policy, scope)
+        if decision.preflight:
+            if not self._passthrough:
+                await self._answer(send, decision, self.preflight_response(decision))
                 return
-        else:
-            origin = None
-            for name, value in scope["headers"]:
-                if name == b"origin":  # a literal: cheaper than a global
-                    origin = value if origin is None else b""  # repeated: malformed
-            decision = check_request(policy, method, origin)
-            if self._block_refused and not decision.allowed:
-                await self._answer(send, decision, self.refused_response(decision))
-                return
+        elif self._block_refused and not decision.allowed:
+            await self._answer(send, decision, self.refused_response(decision))
+            return
 
         ours = decision.raw_headers
         if self._respell is not None:
             hit = self._spell_cache.get(id(ours))
             ours = hit[1] if hit is not None and hit[0] is ours else self._spelled(ours)
-        started = False
-
-        # A plain function that returns send's awaitable: no extra coroutine
-        # per message. The start message is copied, never changed in place:
-        # an application may keep or reuse its own.
-        def send_with_cors(message: Message) -> Awaitable[None]:
-            if message["type"] == "http.response.start":
-                nonlocal started
-                started = True
-                message = {**message, "headers": apply_headers(
-                    message.get("headers", ()), ours)}
-            return send(message)
-
+        # Adds ours to http.response.start; a plain callable returning send's
+        # awaitable, so no coroutine is made per message.
+        hook = AsgiSend(send, ours)
         try:
-            await self.app(scope, receive, send_with_cors)
+            await self.app(scope, receive, hook)
         except Exception:
             # SPEC 5: an error response keeps its CORS headers, so the page
             # sees the 500 instead of an opaque network error. After the
             # response started nothing more can be sent.
-            if not started:
+            if not hook.started:
                 await _send_error(send, ours)
             raise
 
@@ -292,11 +177,8 @@ class CORSMiddleware:
         if policy is None:
             policy = self._router.lookup(scope["path"])  # type: ignore[union-attr]
         if policy is not None:
-            origin = None
-            for name, value in scope["headers"]:
-                if name == _ORIGIN:
-                    origin = value if origin is None else b""  # repeated: malformed
-            if not check_request(policy, "GET", origin).allowed:
+            handshake = {"method": "GET", "headers": scope["headers"]}
+            if not asgi_decide(policy, handshake).allowed:
                 # Refuse before accepting: ASGI servers turn a close sent in
                 # answer to websocket.connect into an HTTP 403.
                 message = await receive()

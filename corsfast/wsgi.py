@@ -17,8 +17,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
-from ._engine import check_request
-from ._headers import CORS_RESPONSE_HEADERS, merge_vary
+from ._engine import WsgiCore
 from ._policy import Policy
 from ._router import Router
 
@@ -34,9 +33,6 @@ _STATUS_LINES = {
     403: "403 Forbidden",
     500: "500 Internal Server Error",
 }
-# Names whose application values the middleware rewrites: the CORS response
-# headers (replaced) and vary (merged).
-_TOUCHED = CORS_RESPONSE_HEADERS | {"vary"}
 _ERROR_BODY = b"Internal Server Error"
 _ERROR_TAIL: tuple[Header, ...] = (
     ("content-type", "text/plain; charset=utf-8"),
@@ -45,58 +41,10 @@ _ERROR_TAIL: tuple[Header, ...] = (
 _EMPTY_LENGTH: Header = ("content-length", "0")
 
 
-# -- header merging --------------------------------------------------------------
-
-# Header names, exactly as applications spell them, known to be neither a
-# CORS response header nor vary: the common case skips lowercasing. Filled
-# as names are seen, up to a bound (names come from the application, not the
-# client, but the bound keeps even an odd application from growing it).
-_PLAIN: set[str] = set()
-_PLAIN_MAX = 1024
-
-
-def apply_headers(app_headers: list[Header], ours: tuple[Header, ...]) -> list[Header]:
-    """The application's headers with a decision's written over them.
-
-    CORS headers the application set are dropped in favour of ours; its
-    ``vary`` lines are merged with ours token by token (SPEC 5). Returns a new
-    list: the application may reuse its own.
-    """
-    for name, _ in app_headers:
-        if name not in _PLAIN:
-            return _merge(app_headers, ours)
-    return [*app_headers, *ours]
-
-
-def _merge(app_headers: list[Header], ours: tuple[Header, ...]) -> list[Header]:
-    out = []
-    app_vary: Optional[str] = None
-    for item in app_headers:
-        name = item[0]
-        key = name.lower()
-        if key == "vary":
-            app_vary = item[1] if app_vary is None else f"{app_vary}, {item[1]}"
-        elif key in CORS_RESPONSE_HEADERS:
-            continue
-        else:
-            if len(_PLAIN) < _PLAIN_MAX and type(name) is str:
-                _PLAIN.add(name)
-            out.append(item)
-    for name, value in ours:
-        if name == "vary":
-            out.append((name, merge_vary(app_vary, value)))
-            app_vary = None
-        else:
-            out.append((name, value))
-    if app_vary is not None:
-        out.append(("Vary", app_vary))
-    return out
-
-
 # -- the middleware ---------------------------------------------------------------
 
 
-class CORSMiddleware:
+class CORSMiddleware(WsgiCore):
     """Wrap a WSGI application with a CORS policy.
 
     ``policy`` is a :class:`corsfast.Policy` or a :class:`corsfast.Router`;
@@ -109,10 +57,12 @@ class CORSMiddleware:
     malformed) origins with 403 without calling the application: CORS alone
     only stops the browser from reading the response, never the request's
     side effects.
+
+    Each request runs ``WsgiCore.__call__`` (compiled with the engine, or its
+    pure-Python twin in corsfast/_adapters_py.py).
     """
 
-    __slots__ = ("app", "policy", "preflight_passthrough", "block_refused",
-                 "_policy", "_router")
+    __slots__ = ("policy", "preflight_passthrough", "block_refused")
 
     def __init__(
         self,
@@ -136,62 +86,19 @@ class CORSMiddleware:
                 "CORSMiddleware: policy must be a corsfast.Policy or "
                 f"corsfast.Router, got {type(policy).__name__}"
             )
-        self.app = app
         self.policy = policy
         self.preflight_passthrough = bool(preflight_passthrough)
         self.block_refused = bool(block_refused)
-        self._policy: Optional[Policy] = policy if isinstance(policy, Policy) else None
-        self._router: Optional[Router] = policy if isinstance(policy, Router) else None
-
-    def __call__(self, environ: dict[str, Any],
-                 start_response: StartResponse) -> Iterable[bytes]:
-        policy = self._policy
-        if policy is None:
-            # Route on PATH_INFO exactly as the server gives it (SPEC 5).
-            policy = self._router.lookup(environ.get("PATH_INFO", ""))  # type: ignore[union-attr]
-            if policy is None:
-                return self.app(environ, start_response)
-
-        get = environ.get
-        origin = get("HTTP_ORIGIN")
-        method = get("REQUEST_METHOD", "GET")
-        if origin is not None and method == "OPTIONS":
-            decision = check_request(
-                policy, method, origin,
-                get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-                get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-                get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-            )
-            if decision.preflight and not self.preflight_passthrough:
-                return _answer(start_response, decision.status, decision.headers)
-        else:
-            # The Access-Control-Request-* headers only matter to a preflight.
-            decision = check_request(policy, method, origin)
-
-        ours = decision.headers
-        if self.block_refused and not decision.allowed and not decision.preflight:
-            return _answer(start_response, 403, ours)
-
-        def cors_start_response(status: str, headers: list[Header],
-                                exc_info: Any = None) -> Any:
-            # apply_headers, inlined: this runs on every response.
-            for name, _ in headers:
-                if name not in _PLAIN:
-                    return start_response(status, _merge(headers, ours), exc_info)
-            return start_response(status, [*headers, *ours], exc_info)
-
-        try:
-            result = self.app(environ, cors_start_response)
-        except Exception:
-            _send_error(start_response, ours)
-            raise
-        kind = type(result)
-        if kind is list or kind is tuple:
-            return result  # nothing can fail while the server iterates it
-        wrapper = get("wsgi.file_wrapper")
-        if isinstance(wrapper, type) and kind is wrapper:
-            return result  # keep the server's sendfile path
-        return _GuardedBody(result, start_response, ours)
+        self._core_init(
+            app,
+            policy if isinstance(policy, Policy) else None,
+            policy if isinstance(policy, Router) else None,
+            self.preflight_passthrough,
+            self.block_refused,
+            _answer,
+            _send_error,
+            _GuardedBody,
+        )
 
 
 def _answer(start_response: StartResponse, status: Optional[int],
@@ -242,7 +149,7 @@ class _GuardedBody:
         self._ours = ours
         self._started = False
 
-    def __iter__(self) -> "_GuardedBody":
+    def __iter__(self) -> _GuardedBody:
         return self
 
     def __next__(self) -> bytes:

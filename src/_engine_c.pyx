@@ -13,11 +13,13 @@ What keeps the per-request path cheap:
   one-byte buffer: no regex, no per-character Python objects.
 """
 
-from cpython.dict cimport PyDict_GetItem
+from cpython.bytes cimport PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem, PyDict_GetItemWithError
 from cpython.object cimport PyObject
+from cpython.set cimport PySet_Contains
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
-from cpython.unicode cimport PyUnicode_DecodeLatin1
+from cpython.unicode cimport PyUnicode_AsLatin1String, PyUnicode_DecodeLatin1
 
 from corsfast._reason import Reason
 from corsfast._rules import (
@@ -35,10 +37,9 @@ cdef extern from "Python.h":
     const unsigned char* PyUnicode_1BYTE_DATA(object o)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
 
-__all__ = ["ENGINE_NAME", "CORE_SLOT", "Core", "Decision", "check_request"]
+__all__ = ["ENGINE_NAME", "Core", "Decision", "check_request"]
 
 ENGINE_NAME = "cython"
-CORE_SLOT = "_core_c"
 
 # -- module constants, cached as C-level references -----------------------------
 
@@ -68,6 +69,15 @@ cdef Py_ssize_t MAX_ACRH_LENGTH = _MAX_ACRH_LENGTH_PY
 cdef Py_ssize_t MAX_ACRH_ELEMENTS = _MAX_ACRH_ELEMENTS_PY
 cdef Py_ssize_t ACRH_CACHE_SIZE = 256
 cdef Py_ssize_t ACRH_CACHE_MAX_VALUE = 512
+cdef Py_ssize_t SEEN_REFUSED_SIZE = 1024
+cdef type POLICY_TYPE = None  # corsfast.Policy, registered at its import
+
+
+def _register_policy_type(cls):
+    """corsfast._policy registers Policy so check_request can test a
+    policy's type with one pointer comparison."""
+    global POLICY_TYPE
+    POLICY_TYPE = cls
 
 # Character classes over ASCII (index < 128).
 cdef bint ORIGIN_CHAR[128]   # 4.3: printable, no space, no comma
@@ -158,7 +168,12 @@ cdef inline Decision _decision(bint allowed, bint preflight, object reason,
 
 
 cdef class Core:
-    cdef readonly object t
+    """A policy's tables as C fields, plus this engine's precomputed
+    decisions. corsfast.Policy subclasses Core when this engine is loaded,
+    so check_request reaches the tables without an attribute lookup."""
+
+    cdef bint ready
+    cdef object t
     cdef bint any_origin, has_patterns, methods_any, headers_any
     cdef bint private_network, echo_method, echo_headers
     cdef frozenset exact, any_port, subdomains, sub_any_port, methods, headers
@@ -167,16 +182,26 @@ cdef class Core:
     cdef tuple acao_star, actual_tail, preflight_tails
     cdef Decision not_cors, star_actual, refused_actual, malformed_actual
     cdef Decision pf_origin, pf_method, pf_headers, pf_pna, pf_malformed
-    cdef readonly dict refused_preflight
-    # Allowed actual-request decisions for exact origins, built on first
-    # use. Bounded by the number of exact origins in the policy.
-    cdef readonly dict actual_cache
-    # Verdicts for Access-Control-Request-Headers values seen before: a
-    # client sends the same value on every preflight. At most
-    # ACRH_CACHE_SIZE entries of at most ACRH_CACHE_MAX_VALUE characters.
-    cdef readonly dict acrh_cache
+    cdef dict refused_preflight
+    # Actual-request decisions for origins seen before. Allowed decisions
+    # for exact origins (bounded by the policy's exact origins), keyed by
+    # the origin as str and as bytes (ASGI); and refusals of well-formed
+    # origins, at most SEEN_REFUSED_SIZE of them: when that many have been
+    # stored the table is cleared (allowed entries are rebuilt on use), so
+    # attacker-chosen origins never grow it without bound.
+    cdef dict actual_cache, actual_cache_b
+    cdef Py_ssize_t refused_stored
+    # For each exact origin, its last allowed preflight:
+    # (request_method, request_headers, request_private_network, Decision),
+    # the request values exactly as given. Browsers repeat the same
+    # preflight, so the answer is reused when the values are equal.
+    cdef dict preflight_cache
+    # Verdicts for Access-Control-Request-Headers values seen before: at
+    # most ACRH_CACHE_SIZE entries of at most ACRH_CACHE_MAX_VALUE characters.
+    cdef dict acrh_cache
 
-    def __init__(self, t):
+    def _engine_init(self, t):
+        """Copy the compiled tables ``t`` in; called once by Policy."""
         self.t = t
         self.any_origin = t.any_origin
         self.has_patterns = t.has_patterns
@@ -215,7 +240,17 @@ cdef class Core:
         self.pf_pna = self.refused_preflight[PRIVATE_NETWORK_NOT_ALLOWED]
         self.pf_malformed = self.refused_preflight[MALFORMED_REQUEST]
         self.actual_cache = {}
+        self.actual_cache_b = {}
+        self.refused_stored = 0
+        self.preflight_cache = {}
         self.acrh_cache = {}
+        self.ready = True
+
+    def _cache_sizes(self):
+        """Entries in each per-policy cache (for tests and monitoring)."""
+        return {"actual": len(self.actual_cache) + len(self.actual_cache_b),
+                "preflight": len(self.preflight_cache),
+                "request_headers": len(self.acrh_cache)}
 
 
 # -- request values ----------------------------------------------------------------
@@ -289,7 +324,7 @@ cdef bint _port_ok(str port, str scheme):
 
 
 cdef bint _origin_allowed(Core core, str origin) except -1:
-    if origin in core.exact:
+    if PySet_Contains(core.exact, origin) == 1:
         return True
     if core.has_patterns and _pattern_allowed(core, origin):
         return True
@@ -307,7 +342,7 @@ cdef bint _pattern_allowed(Core core, str origin) except -1:
     cdef unsigned char ch, previous
     cdef bint port_valid = False
     cdef object port = None
-    cdef str scheme_part, port_suffix, host
+    cdef str scheme_part, host
     if mark <= 0:
         return False
     host_start = mark + 3
@@ -335,7 +370,6 @@ cdef bint _pattern_allowed(Core core, str origin) except -1:
         return True
 
     # scheme://*.base[:port|:*]: one or more [a-z0-9-] labels before base.
-    port_suffix = origin[host_end:]
     previous = 0x2e
     for i in range(host_start, host_end):
         ch = data[i]
@@ -358,13 +392,13 @@ cdef bint _pattern_allowed(Core core, str origin) except -1:
 
 
 cdef bint _method_allowed(Core core, str method) except -1:
-    if method in SIMPLE_METHODS or method in core.methods:
+    if PySet_Contains(SIMPLE_METHODS, method) == 1 or PySet_Contains(core.methods, method) == 1:
         return True
     return core.methods_any and method.upper() not in FORBIDDEN_METHODS
 
 
 cdef bint _header_allowed(Core core, str name) except -1:
-    if name in core.headers:
+    if PySet_Contains(core.headers, name) == 1:
         return True
     return (core.headers_any and name != AUTHORIZATION
             and name not in FORBIDDEN_HEADERS
@@ -388,7 +422,7 @@ cdef str _lower_slice(const unsigned char* data, Py_ssize_t start, Py_ssize_t en
 cdef object _request_headers(Core core, str value):
     """_parse_request_headers behind the per-core verdict cache."""
     cdef dict cache = core.acrh_cache
-    cdef PyObject* hit = PyDict_GetItem(cache, value)
+    cdef PyObject* hit = PyDict_GetItemWithError(cache, value)
     if hit is not NULL:
         return <object>hit
     parsed = _parse_request_headers(core, value)
@@ -404,7 +438,6 @@ cdef object _parse_request_headers(Core core, str value):
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value)
     cdef Py_ssize_t i = 0, j, start, end, count = 0
     cdef const unsigned char* data
-    cdef unsigned char ch
     cdef list names = []
     if n > MAX_ACRH_LENGTH:
         return MALFORMED_REQUEST
@@ -444,28 +477,49 @@ def check_request(policy, method, origin, request_method=None,
                   request_headers=None, request_private_network=None):
     """Decide one request against ``policy`` (SPEC 2 and 4). Never raises on
     request data."""
-    cdef Core core = policy._core_c
+    return _check(_core(policy), method, origin, request_method,
+                  request_headers, request_private_network)
+
+
+cdef inline Core _core(object policy):
+    if type(policy) is POLICY_TYPE or isinstance(policy, Core):
+        if (<Core>policy).ready:
+            return <Core>policy
+    raise TypeError(f"expected a corsfast.Policy, got {type(policy).__name__}")
+
+
+cdef inline Decision _check(Core core, object method, object origin, object request_method,
+                     object request_headers, object request_private_network):
     cdef bint preflight
-    cdef PyObject* cached
+    cdef PyObject* cached = NULL
     cdef str text
-    if core is None:
-        raise TypeError("check_request needs a corsfast.Policy")
     if origin is None:
         return core.not_cors  # 4.1
     # 4.2: a preflight is OPTIONS + Origin + Access-Control-Request-Method.
     preflight = request_method is not None and _is_options(method)
     if type(origin) is str:
+        if not preflight and not core.any_origin:
+            # Fast path: an exact origin seen before. Entries are canonical
+            # origins, so a hit has already passed the syntax check.
+            if PyUnicode_GET_LENGTH(origin) <= MAX_ORIGIN_LENGTH:
+                cached = PyDict_GetItemWithError(core.actual_cache, origin)
+                if cached is not NULL:
+                    return <Decision>cached
         text = <str>origin
     else:
+        if isinstance(origin, (bytes, bytearray)):
+            if len(origin) > MAX_ORIGIN_LENGTH:  # 4.3, before any decoding
+                return core.pf_malformed if preflight else core.malformed_actual
+            if type(origin) is bytes and not preflight and not core.any_origin:
+                cached = PyDict_GetItemWithError(core.actual_cache_b, origin)
+                if cached is not NULL:
+                    return <Decision>cached
         value = _text(origin)
         if value is None:
             return core.pf_malformed if preflight else core.malformed_actual
         text = <str>value
-    if not preflight and not core.any_origin:
-        # Fast path: an exact origin seen before. Entries are canonical
-        # origins, so a hit has already passed the syntax check.
-        if PyUnicode_GET_LENGTH(text) <= MAX_ORIGIN_LENGTH:
-            cached = PyDict_GetItem(core.actual_cache, text)
+        if not preflight and not core.any_origin:
+            cached = PyDict_GetItemWithError(core.actual_cache, text)
             if cached is not NULL:
                 return <Decision>cached
     if not _origin_syntax_ok(text):  # 4.3
@@ -482,12 +536,29 @@ cdef Decision _actual(Core core, str origin):
     if core.any_origin:
         return core.star_actual
     if not _origin_allowed(core, origin):
+        if core.refused_stored >= SEEN_REFUSED_SIZE:
+            core.actual_cache.clear()
+            core.actual_cache_b.clear()
+            core.refused_stored = 0
+        core.actual_cache[origin] = core.refused_actual
+        core.refused_stored += 1
         return core.refused_actual
     decision = _decision(True, False, ALLOWED, None,
                          _prepend((ACAO, origin), core.actual_tail))
-    if origin in core.exact:
+    if PySet_Contains(core.exact, origin) == 1:
         core.actual_cache[origin] = decision
+        core.actual_cache_b[PyUnicode_AsLatin1String(origin)] = decision
     return decision
+
+
+cdef inline bint _same(object cached, object given):
+    """A request value equal to the one cached: both None, or the same type
+    (str or bytes) and equal."""
+    if cached is given:
+        return True
+    if cached is None or given is None or type(cached) is not type(given):
+        return False
+    return cached == given
 
 
 cdef Decision _preflight(Core core, str origin, object request_method,
@@ -497,6 +568,13 @@ cdef Decision _preflight(Core core, str origin, object request_method,
     cdef tuple names = None
     cdef tuple extra = ()
     cdef str method
+    cdef Decision decision
+    cdef PyObject* hit = PyDict_GetItemWithError(core.preflight_cache, origin)
+    if hit is not NULL:
+        entry = <tuple>hit
+        if (_same(entry[0], request_method) and _same(entry[1], request_headers)
+                and _same(entry[2], request_private_network)):
+            return <Decision>entry[3]
     if not core.any_origin and not _origin_allowed(core, origin):
         return core.pf_origin
 
@@ -508,6 +586,9 @@ cdef Decision _preflight(Core core, str origin, object request_method,
         return core.pf_method
 
     if request_headers is not None:
+        if isinstance(request_headers, (bytes, bytearray)) and \
+                len(request_headers) > MAX_ACRH_LENGTH:
+            return core.pf_malformed  # 4.5, before any decoding
         value = _text(request_headers)
         if value is None:
             return core.pf_malformed
@@ -529,9 +610,26 @@ cdef Decision _preflight(Core core, str origin, object request_method,
     tail = core.preflight_tails[2 * (1 if names else 0) + (1 if pna else 0)]
     if extra:
         tail = extra + tail
-    return _decision(True, True, ALLOWED, core.preflight_status,
-                     _prepend(core.acao_star if core.any_origin
-                              else (ACAO, origin), <tuple>tail))
+    decision = _decision(True, True, ALLOWED, core.preflight_status,
+                         _prepend(core.acao_star if core.any_origin
+                                  else (ACAO, origin), <tuple>tail))
+    if PySet_Contains(core.exact, origin) == 1 and _cacheable(request_method) \
+            and _cacheable(request_headers) and _cacheable(request_private_network):
+        core.preflight_cache[origin] = (request_method, request_headers,
+                                        request_private_network, decision)
+    return decision
+
+
+cdef inline bint _cacheable(object value):
+    """Request values the preflight cache keys on: None, or exact str or
+    bytes of bounded size (equality must be cheap and well defined)."""
+    if value is None:
+        return True
+    if type(value) is str:
+        return PyUnicode_GET_LENGTH(value) <= ACRH_CACHE_MAX_VALUE
+    if type(value) is bytes:
+        return PyBytes_GET_SIZE(value) <= ACRH_CACHE_MAX_VALUE
+    return False
 
 
 cdef tuple _prepend(object first, tuple tail):
@@ -551,3 +649,6 @@ def _noop_check(policy, method, origin, request_method=None,
                 request_headers=None, request_private_network=None):
     """Does nothing, with check_request's signature: the benchmark floor."""
     return None
+
+
+include "_adapters.pxi"

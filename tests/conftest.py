@@ -17,3 +17,19 @@ ENGINES = {module.ENGINE_NAME: module for module in _engine.LOADED}
 def engine(request: pytest.FixtureRequest) -> ModuleType:
     """The engine module under test: has ``check_request`` and ``Decision``."""
     return ENGINES[request.param]
+
+
+@pytest.fixture
+def adapters(engine: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Run the ASGI and WSGI middleware on ``engine``'s per-request pieces
+    (the compiled ones, or the twins in corsfast/_adapters_py.py)."""
+    import corsfast.asgi
+    import corsfast.wsgi
+    from corsfast import _adapters_py
+
+    pieces = engine if engine.ENGINE_NAME == "cython" else _adapters_py
+    monkeypatch.setattr(corsfast.asgi, "asgi_decide", pieces.asgi_decide)
+    monkeypatch.setattr(corsfast.asgi, "AsgiSend", pieces.AsgiSend)
+    monkeypatch.setattr(corsfast.wsgi.CORSMiddleware, "__call__",
+                        pieces.WsgiCore.__call__)
+    return pieces

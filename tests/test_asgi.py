@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 import corsfast.asgi
 from corsfast import ConfigError, Policy, Router
-from corsfast.asgi import CORSMiddleware, apply_headers
+from corsfast._engine import AsgiSend
+from corsfast.asgi import CORSMiddleware
 
 APP = "https://app.example.com"
 EVIL = "https://evil.example.net"
@@ -26,9 +27,8 @@ PREFLIGHT_VARY = "origin, access-control-request-method, access-control-request-
 
 
 @pytest.fixture(autouse=True)
-def live_engine(engine: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def live_engine(adapters: ModuleType, engine: ModuleType) -> ModuleType:
     """Run the middleware on the engine under test."""
-    monkeypatch.setattr(corsfast.asgi, "check_request", engine.check_request)
     return engine
 
 
@@ -254,12 +254,20 @@ def test_app_vary_untouched_when_policy_sends_none() -> None:
     assert r.all("vary") == ["accept", "cookie"]
 
 
-def test_apply_headers_leaves_the_app_list_alone() -> None:
+def test_send_hook_leaves_the_app_message_alone() -> None:
     theirs = [(b"vary", b"accept"), (b"access-control-allow-origin", b"*")]
+    message = {"type": "http.response.start", "status": 200, "headers": theirs}
     before = list(theirs)
-    out = apply_headers(theirs, ((b"vary", b"origin"),))
-    assert theirs == before
-    assert out == [(b"vary", b"accept, origin")]
+    sent: list[Any] = []
+    hook = AsgiSend(sent.append, ((b"vary", b"origin"),))
+    assert not hook.started
+    hook(message)
+    assert hook.started
+    assert theirs == before and message["headers"] is theirs
+    assert sent[0]["headers"] == [(b"vary", b"accept, origin")]
+    assert sent[0]["status"] == 200
+    hook({"type": "http.response.body", "body": b"x"})
+    assert sent[1] == {"type": "http.response.body", "body": b"x"}
 
 
 def test_app_reusing_its_start_message_gets_fresh_headers() -> None:

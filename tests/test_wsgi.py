@@ -28,8 +28,8 @@ POLICY_KW = dict(allow_origins=[ORIGIN], allow_methods=["GET", "PUT"],
 
 
 @pytest.fixture(autouse=True)
-def _engine_under_test(engine: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(corsfast.wsgi, "check_request", engine.check_request)
+def _engine_under_test(adapters: ModuleType) -> None:
+    """Run the middleware on the engine under test's per-request pieces."""
 
 
 # -- a strict stand-in for the server side of PEP 3333 -------------------------

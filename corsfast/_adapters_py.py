@@ -1,0 +1,264 @@
+"""The per-request work of the ASGI and WSGI middleware, in pure Python.
+
+``src/_adapters.pxi`` (compiled into ``corsfast._engine_c``) is its twin
+with the same names and behaviour; ``corsfast._engine`` picks one. The
+middleware modules keep construction, routing and error answers; what runs
+on every request lives here:
+
+- ``asgi_decide`` / ``wsgi_decide``: find Origin and Access-Control-Request-*
+  in the request and ask the engine (the adapters decide nothing);
+- ``AsgiSend`` / ``WsgiStartResponse``: write a decision's headers over the
+  application's response headers;
+- ``WsgiCore``: the WSGI middleware's ``__call__``.
+
+Request headers repeated: a second ``Origin`` or
+``Access-Control-Request-Method`` makes the value malformed (a browser sends
+each once); repeated ``Access-Control-Request-Headers`` or
+``-Private-Network`` lines are joined with ", " as HTTP list headers are.
+(WSGI servers join repeated headers themselves.)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ._engine_py import check_request as _check_py
+from ._headers import CORS_RESPONSE_HEADERS, CORS_RESPONSE_HEADERS_RAW, merge_vary
+
+__all__ = [
+    "AsgiSend",
+    "WsgiCore",
+    "WsgiStartResponse",
+    "asgi_decide",
+    "merge_raw",
+    "merge_text",
+    "wsgi_decide",
+]
+
+RawHeader = tuple[bytes, bytes]
+Header = tuple[str, str]
+
+_VARY_RAW = b"vary"
+_TOUCHED_RAW = CORS_RESPONSE_HEADERS_RAW | {_VARY_RAW}
+_TOUCHED = CORS_RESPONSE_HEADERS | {"vary"}
+_TOUCHED_LENGTHS = frozenset(len(name) for name in _TOUCHED)
+
+
+# -- request side -------------------------------------------------------------
+
+
+def _join(first: Any, second: Any) -> Any:
+    """Two lines of one list header as one value; with odd types the first
+    line is kept for the engine to judge."""
+    try:
+        return first + b", " + second
+    except TypeError:
+        return first
+
+
+def asgi_decide(policy: Any, scope: Any) -> Any:
+    """The engine's decision for an ASGI HTTP request (raw byte headers)."""
+    method = scope["method"]
+    origin = acrm = acrh = acrpn = None
+    if method == "OPTIONS":
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                origin = value if origin is None else b""  # repeated: malformed
+            elif name == b"access-control-request-method":
+                acrm = value if acrm is None else b""  # repeated: malformed
+            elif name == b"access-control-request-headers":
+                acrh = value if acrh is None else _join(acrh, value)
+            elif name == b"access-control-request-private-network":
+                acrpn = value if acrpn is None else _join(acrpn, value)
+    else:
+        # Access-Control-Request-* only matter to a preflight.
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                origin = value if origin is None else b""
+    return _check_py(policy, method, origin, acrm, acrh, acrpn)
+
+
+def wsgi_decide(policy: Any, environ: Any) -> Any:
+    """The engine's decision for a WSGI request."""
+    get = environ.get
+    origin = get("HTTP_ORIGIN")
+    method = get("REQUEST_METHOD", "GET")
+    if origin is not None and method == "OPTIONS":
+        return _check_py(
+            policy, method, origin,
+            get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+            get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+        )
+    return _check_py(policy, method, origin)
+
+
+# -- response side ----------------------------------------------------------------
+
+
+def _apply_raw(app_headers: Any, ours: tuple[RawHeader, ...]) -> list[Any]:
+    """ASGI: the application's headers with a decision's written over them.
+    Always a new list: an application may reuse its own."""
+    if type(app_headers) is not list and type(app_headers) is not tuple:
+        app_headers = list(app_headers)  # an iterator is read once
+    for name, _ in app_headers:
+        if name in _TOUCHED_RAW or (len(name) in _TOUCHED_LENGTHS
+                                    and name.lower() in _TOUCHED_RAW):
+            return merge_raw(app_headers, ours)
+    return [*app_headers, *ours]
+
+
+def merge_raw(app_headers: Any, ours: tuple[RawHeader, ...]) -> list[Any]:
+    """The slow path of both engines: the application set a CORS header
+    (dropped: ours replace it) or ``vary`` (merged token by token, SPEC 5)."""
+    out: list[Any] = []
+    app_vary: list[Any] = []
+    for item in app_headers:
+        key = item[0].lower()
+        if key == _VARY_RAW:
+            app_vary.append(item)
+        elif key not in CORS_RESPONSE_HEADERS_RAW:
+            out.append(item)
+    our_vary: Optional[bytes] = None
+    for item in ours:
+        if item[0] == _VARY_RAW:
+            our_vary = item[1]
+        else:
+            out.append(item)
+    if our_vary is None:
+        out.extend(app_vary)  # nothing of ours to merge: theirs stay as sent
+    elif not app_vary:
+        out.append((_VARY_RAW, our_vary))
+    else:
+        try:
+            existing = ", ".join(bytes(v).decode("latin-1") for _, v in app_vary)
+            merged = merge_vary(existing, our_vary.decode("latin-1"))
+            out.append((_VARY_RAW, merged.encode("latin-1")))
+        except (TypeError, ValueError):
+            # A vary value that is not bytes: keep the application's lines
+            # and add ours beside them rather than fail the response.
+            out.extend(app_vary)
+            out.append((_VARY_RAW, our_vary))
+    return out
+
+
+def _apply_text(app_headers: Any, ours: tuple[Header, ...]) -> list[Any]:
+    """WSGI: as _apply_raw, for str headers."""
+    if type(app_headers) is not list and type(app_headers) is not tuple:
+        app_headers = list(app_headers)
+    for name, _ in app_headers:
+        if len(name) in _TOUCHED_LENGTHS and name.lower() in _TOUCHED:
+            return merge_text(app_headers, ours)
+    return [*app_headers, *ours]
+
+
+def merge_text(app_headers: Any, ours: tuple[Header, ...]) -> list[Any]:
+    """The WSGI slow path, as merge_raw."""
+    out = []
+    app_vary: Optional[str] = None
+    for item in app_headers:
+        key = item[0].lower()
+        if key == "vary":
+            app_vary = item[1] if app_vary is None else f"{app_vary}, {item[1]}"
+        elif key not in CORS_RESPONSE_HEADERS:
+            out.append(item)
+    for name, value in ours:
+        if name == "vary":
+            out.append((name, merge_vary(app_vary, value)))
+            app_vary = None
+        else:
+            out.append((name, value))
+    if app_vary is not None:
+        out.append(("Vary", app_vary))
+    return out
+
+
+class AsgiSend:
+    """Wraps ASGI ``send``: adds ``ours`` to ``http.response.start``.
+
+    A plain callable returning ``send``'s awaitable, so no coroutine is made
+    per message. The start message is copied, never changed in place.
+    ``started`` tells whether the response has started.
+    """
+
+    __slots__ = ("send", "ours", "started")
+
+    def __init__(self, send: Any, ours: tuple[RawHeader, ...]) -> None:
+        self.send = send
+        self.ours = ours
+        self.started = False
+
+    def __call__(self, message: Any) -> Any:
+        if message["type"] == "http.response.start":
+            self.started = True
+            message = {**message,
+                       "headers": _apply_raw(message.get("headers", ()), self.ours)}
+        return self.send(message)
+
+
+class WsgiStartResponse:
+    """Wraps WSGI ``start_response``: adds ``ours`` to the response headers."""
+
+    __slots__ = ("start_response", "ours")
+
+    def __init__(self, start_response: Any, ours: tuple[Header, ...]) -> None:
+        self.start_response = start_response
+        self.ours = ours
+
+    def __call__(self, status: Any, headers: Any, exc_info: Any = None) -> Any:
+        return self.start_response(status, _apply_text(headers, self.ours), exc_info)
+
+
+# -- the WSGI middleware's per-request path -----------------------------------------
+
+
+class WsgiCore:
+    """``__call__`` of :class:`corsfast.wsgi.CORSMiddleware`.
+
+    ``_core_init`` takes the policy (or router), the switches, and three
+    callables from corsfast.wsgi for the answers that are not the hot path:
+    ``answer(start_response, status, headers)``, ``send_error(start_response,
+    headers)`` (called inside ``except``) and ``guard(result, start_response,
+    headers)`` (watches a lazy body until its first chunk).
+    """
+
+    __slots__ = ("app", "_policy", "_router", "_passthrough", "_block",
+                 "_answer", "_send_error", "_guard")
+
+    def _core_init(self, app: Any, policy: Any, router: Any, passthrough: bool,
+                   block: bool, answer: Any, send_error: Any, guard: Any) -> None:
+        self.app = app
+        self._policy = policy
+        self._router = router
+        self._passthrough = passthrough
+        self._block = block
+        self._answer = answer
+        self._send_error = send_error
+        self._guard = guard
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        policy = self._policy
+        if policy is None:
+            # Route on PATH_INFO exactly as the server gives it (SPEC 5).
+            policy = self._router.lookup(environ.get("PATH_INFO", ""))
+            if policy is None:
+                return self.app(environ, start_response)
+        decision = wsgi_decide(policy, environ)
+        ours = decision.headers
+        if decision.preflight:
+            if not self._passthrough:
+                return self._answer(start_response, decision.status, ours)
+        elif self._block and not decision.allowed:
+            return self._answer(start_response, 403, ours)
+        try:
+            result = self.app(environ, WsgiStartResponse(start_response, ours))
+        except Exception:
+            self._send_error(start_response, ours)
+            raise
+        kind = type(result)
+        if kind is list or kind is tuple:
+            return result  # nothing can fail while the server iterates it
+        wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(wrapper, type) and kind is wrapper:
+            return result  # keep the server's sendfile path
+        return self._guard(result, start_response, ours)

@@ -1,0 +1,119 @@
+"""Types of the compiled engine, ``corsfast._engine_c`` (src/_engine_c.pyx).
+
+Its public names match the pure-Python twin, ``corsfast/_engine_py.py``.
+Users reach both through ``corsfast.check_request`` and
+``corsfast.Decision``; this stub is what type checkers see when code
+imports the compiled module itself.
+"""
+
+from typing import Any, Final, final
+
+from typing_extensions import disjoint_base
+
+from ._policy import Policy, Tables
+from ._reason import Reason
+
+__all__ = ["ENGINE_NAME", "Core", "Decision", "check_request"]
+
+_Header = tuple[str, str]
+_RawHeader = tuple[bytes, bytes]
+# Request values: str (WSGI, latin-1 decoded) or bytes (ASGI). None means
+# the header was absent.
+_Value = str | bytes
+
+ENGINE_NAME: Final[str]
+
+@final
+class Decision:
+    """What to do with one request. Immutable; may be shared."""
+
+    def __init__(
+        self,
+        allowed: bool,
+        preflight: bool,
+        reason: Reason,
+        status: int | None,
+        headers: tuple[_Header, ...],
+    ) -> None: ...
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def preflight(self) -> bool: ...
+    @property
+    def reason(self) -> Reason: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def headers(self) -> tuple[_Header, ...]: ...
+    @property
+    def raw_headers(self) -> tuple[_RawHeader, ...]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@disjoint_base
+class Core:
+    """A policy's tables as this engine keeps them: corsfast.Policy
+    subclasses it when this engine is loaded."""
+
+    def _engine_init(self, t: Tables) -> None: ...
+    def _cache_sizes(self) -> dict[str, int]: ...
+
+def check_request(
+    policy: Policy,
+    method: _Value,
+    origin: _Value | None,
+    request_method: _Value | None = None,
+    request_headers: _Value | None = None,
+    request_private_network: _Value | None = None,
+) -> Decision:
+    """Decide one request against ``policy``. Never raises on request data."""
+
+def _noop_check(
+    policy: Policy,
+    method: _Value,
+    origin: _Value | None,
+    request_method: _Value | None = None,
+    request_headers: _Value | None = None,
+    request_private_network: _Value | None = None,
+) -> None:
+    """Does nothing, with check_request's signature: the benchmark floor."""
+
+# -- the middleware's per-request pieces (twin: corsfast/_adapters_py.py) ----
+
+def asgi_decide(policy: Policy, scope: Any) -> Decision: ...
+def wsgi_decide(policy: Policy, environ: Any) -> Decision: ...
+@final
+class AsgiSend:
+    started: bool
+    @property
+    def send(self) -> Any: ...
+    @property
+    def ours(self) -> tuple[_RawHeader, ...]: ...
+    def __init__(self, send: Any, ours: tuple[_RawHeader, ...]) -> None: ...
+    def __call__(self, message: Any) -> Any: ...
+
+@final
+class WsgiStartResponse:
+    @property
+    def start_response(self) -> Any: ...
+    @property
+    def ours(self) -> tuple[_Header, ...]: ...
+    def __init__(self, start_response: Any, ours: tuple[_Header, ...]) -> None: ...
+    def __call__(self, status: Any, headers: Any, exc_info: Any = None) -> Any: ...
+
+@disjoint_base
+class WsgiCore:
+    app: Any
+    _policy: Any
+    _router: Any
+    _answer: Any
+    _send_error: Any
+    _guard: Any
+    _passthrough: bool
+    _block: bool
+    def _core_init(
+        self, app: Any, policy: Any, router: Any, passthrough: bool, block: bool,
+        answer: Any, send_error: Any, guard: Any,
+    ) -> None: ...
+    def __call__(self, environ: Any, start_response: Any) -> Any: ...

@@ -1,0 +1,229 @@
+# The middleware's per-request work, compiled. Included into _engine_c.pyx
+# so it reaches the engine at C level. Its readable twin, with the same
+# names and behaviour, is corsfast/_adapters_py.py; read that first.
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from libc.string cimport memcmp
+
+from corsfast._adapters_py import merge_raw as _merge_raw_py
+from corsfast._adapters_py import merge_text as _merge_text_py
+from corsfast._headers import CORS_RESPONSE_HEADERS as _CORS_TEXT_PY
+from corsfast._headers import CORS_RESPONSE_HEADERS_RAW as _CORS_RAW_PY
+
+cdef frozenset TOUCHED_RAW = frozenset(_CORS_RAW_PY | {b"vary"})
+cdef frozenset TOUCHED_TEXT = frozenset(_CORS_TEXT_PY | {"vary"})
+cdef bint TOUCHED_LENGTH[64]   # lengths of vary and the CORS response names
+cdef str START = "http.response.start"
+cdef str TYPE = "type"
+cdef str HEADERS = "headers"
+cdef str METHOD = "method"
+cdef str GET = "GET"
+cdef tuple EMPTY = ()
+cdef bytes COMMA_SP_B = b", "
+
+
+cdef void _init_lengths():
+    cdef int i
+    for i in range(64):
+        TOUCHED_LENGTH[i] = False
+    for name in TOUCHED_TEXT:
+        TOUCHED_LENGTH[len(name)] = True
+
+
+_init_lengths()
+
+
+# -- request side -------------------------------------------------------------------
+
+
+cdef inline bint _is(object name, const char* literal, Py_ssize_t size):
+    """name == literal, for a bytes name (subclasses included)."""
+    return (PyBytes_GET_SIZE(name) == size
+            and memcmp(PyBytes_AS_STRING(name), literal, size) == 0)
+
+
+cdef object _join(object first, object second):
+    try:
+        return first + COMMA_SP_B + second
+    except TypeError:
+        return first
+
+
+def asgi_decide(policy, scope):
+    """The engine's decision for an ASGI HTTP request (raw byte headers)."""
+    cdef Core core = _core(policy)
+    cdef object origin = None, acrm = None, acrh = None, acrpn = None
+    method = scope[METHOD]
+    headers = scope[HEADERS]
+    if method == OPTIONS:
+        for name, value in headers:
+            if not isinstance(name, bytes):
+                continue
+            if _is(name, b"origin", 6):
+                origin = value if origin is None else b""  # repeated: malformed
+            elif _is(name, b"access-control-request-method", 29):
+                acrm = value if acrm is None else b""  # repeated: malformed
+            elif _is(name, b"access-control-request-headers", 30):
+                acrh = value if acrh is None else _join(acrh, value)
+            elif _is(name, b"access-control-request-private-network", 38):
+                acrpn = value if acrpn is None else _join(acrpn, value)
+    else:
+        for name, value in headers:
+            if isinstance(name, bytes) and _is(name, b"origin", 6):
+                origin = value if origin is None else b""
+    return _check(core, method, origin, acrm, acrh, acrpn)
+
+
+cdef str H_ORIGIN = "HTTP_ORIGIN"
+cdef str H_METHOD = "REQUEST_METHOD"
+cdef str H_ACRM = "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
+cdef str H_ACRH = "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"
+cdef str H_ACRPN = "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"
+
+
+cdef Decision _wsgi_decide(Core core, object environ):
+    cdef object origin, method
+    if type(environ) is dict:
+        origin = (<dict>environ).get(H_ORIGIN)
+        method = (<dict>environ).get(H_METHOD, GET)
+        if origin is not None and method == OPTIONS:
+            return _check(core, method, origin, (<dict>environ).get(H_ACRM),
+                          (<dict>environ).get(H_ACRH), (<dict>environ).get(H_ACRPN))
+        return _check(core, method, origin, None, None, None)
+    get = environ.get
+    origin = get(H_ORIGIN)
+    method = get(H_METHOD, GET)
+    if origin is not None and method == OPTIONS:
+        return _check(core, method, origin, get(H_ACRM), get(H_ACRH), get(H_ACRPN))
+    return _check(core, method, origin, None, None, None)
+
+
+def wsgi_decide(policy, environ):
+    """The engine's decision for a WSGI request."""
+    return _wsgi_decide(_core(policy), environ)
+
+
+# -- response side ------------------------------------------------------------------
+
+
+cdef list _apply_raw(object app_headers, tuple ours):
+    cdef Py_ssize_t n
+    cdef list out
+    if type(app_headers) is not list and type(app_headers) is not tuple:
+        app_headers = list(app_headers)  # an iterator is read once
+    for name, _ in app_headers:
+        if isinstance(name, bytes):
+            n = PyBytes_GET_SIZE(name)
+            if n < 64 and TOUCHED_LENGTH[n] and name.lower() in TOUCHED_RAW:
+                return _merge_raw_py(app_headers, ours)
+        elif name in TOUCHED_RAW or (len(name) < 64 and TOUCHED_LENGTH[len(name)]
+                                     and name.lower() in TOUCHED_RAW):
+            return _merge_raw_py(app_headers, ours)
+    out = list(app_headers)
+    out.extend(ours)
+    return out
+
+
+cdef list _apply_text(object app_headers, tuple ours):
+    cdef Py_ssize_t n
+    cdef list out
+    if type(app_headers) is not list and type(app_headers) is not tuple:
+        app_headers = list(app_headers)
+    for name, _ in app_headers:
+        n = len(name)
+        if n < 64 and TOUCHED_LENGTH[n] and name.lower() in TOUCHED_TEXT:
+            return _merge_text_py(app_headers, ours)
+    out = list(app_headers)
+    out.extend(ours)
+    return out
+
+
+cdef class AsgiSend:
+    """Wraps ASGI ``send``: adds ``ours`` to ``http.response.start``."""
+
+    cdef readonly object send
+    cdef readonly tuple ours
+    cdef public bint started
+
+    def __init__(self, send, tuple ours):
+        self.send = send
+        self.ours = ours
+        self.started = False
+
+    def __call__(self, message):
+        if message[TYPE] == START:
+            self.started = True
+            copy = dict(message)
+            copy[HEADERS] = _apply_raw(message.get(HEADERS, EMPTY), self.ours)
+            message = copy
+        return self.send(message)
+
+
+cdef class WsgiStartResponse:
+    """Wraps WSGI ``start_response``: adds ``ours`` to the response headers."""
+
+    cdef readonly object start_response
+    cdef readonly tuple ours
+
+    def __init__(self, start_response, tuple ours):
+        self.start_response = start_response
+        self.ours = ours
+
+    def __call__(self, status, headers, exc_info=None):
+        return self.start_response(status, _apply_text(headers, self.ours), exc_info)
+
+
+cdef str PATH_INFO = "PATH_INFO"
+cdef str EMPTY_STR = ""
+cdef str FILE_WRAPPER = "wsgi.file_wrapper"
+
+
+cdef class WsgiCore:
+    """``__call__`` of corsfast.wsgi.CORSMiddleware (see the twin)."""
+
+    # Public so that the twin's __call__ can run on this class in tests.
+    cdef public object app, _policy, _router, _answer, _send_error, _guard
+    cdef public bint _passthrough, _block
+
+    def _core_init(self, app, policy, router, bint passthrough, bint block,
+                   answer, send_error, guard):
+        self.app = app
+        self._policy = policy
+        self._router = router
+        self._passthrough = passthrough
+        self._block = block
+        self._answer = answer
+        self._send_error = send_error
+        self._guard = guard
+
+    def __call__(self, environ, start_response):
+        cdef Decision decision
+        cdef tuple ours
+        policy = self._policy
+        if policy is None:
+            # Route on PATH_INFO exactly as the server gives it (SPEC 5).
+            policy = self._router.lookup(environ.get(PATH_INFO, EMPTY_STR))
+            if policy is None:
+                return self.app(environ, start_response)
+        decision = _wsgi_decide(_core(policy), environ)
+        ours = decision.headers
+        if decision.preflight:
+            if not self._passthrough:
+                return self._answer(start_response, decision.status, ours)
+        elif self._block and not decision.allowed:
+            return self._answer(start_response, 403, ours)
+        hook = WsgiStartResponse.__new__(WsgiStartResponse)
+        (<WsgiStartResponse>hook).start_response = start_response
+        (<WsgiStartResponse>hook).ours = ours
+        try:
+            result = self.app(environ, hook)
+        except Exception:
+            self._send_error(start_response, ours)
+            raise
+        kind = type(result)
+        if kind is list or kind is tuple:
+            return result  # nothing can fail while the server iterates it
+        wrapper = environ.get(FILE_WRAPPER)
+        if isinstance(wrapper, type) and kind is wrapper:
+            return result  # keep the server's sendfile path
+        return self._guard(result, start_response, ours)
