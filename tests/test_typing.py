@@ -1,0 +1,143 @@
+"""The public API type-checks for users: mypy --strict on tests/typing/.
+
+mypy runs in a subprocess from the directory that holds ``tests/``: in a
+checkout that is the project root, so mypy reads the corsfast sources and
+stubs there; in a wheel test (cibuildwheel copies tests/ to a temporary
+directory) it reads the installed package, whose py.typed and .pyi files
+must have been shipped. Imports of corsfast are followed silently, as they
+are for an installed package, so only the user code is judged.
+
+mypy is a test dependency: when it is missing this test fails and says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+USER_CODE = TESTS / "typing" / "user_code.py"
+STUBTEST_ALLOWLIST = TESTS / "typing" / "stubtest_allowlist.txt"
+
+
+def _require_mypy() -> None:
+    if importlib.util.find_spec("mypy") is None:
+        pytest.fail(
+            f"mypy is not installed for {sys.executable}; it is a test "
+            "dependency: pip install mypy",
+            pytrace=False,
+        )
+
+
+def _mypy(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    _require_mypy()
+    return subprocess.run(
+        [
+            sys.executable, "-m", "mypy",
+            "--strict",
+            "--follow-imports=silent",
+            "--no-error-summary",
+            "--show-error-codes",
+            "--config-file=",  # judge by the flags above, not a project config
+            f"--cache-dir={cache}",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_user_code_passes_mypy_strict(tmp_path: Path) -> None:
+    result = _mypy(str(USER_CODE), cwd=TESTS.parent, cache=tmp_path / "cache")
+    assert result.returncode == 0, (
+        f"mypy --strict failed on {USER_CODE.name} (exit {result.returncode}):\n"
+        f"{result.stdout}{result.stderr}"
+    )
+
+
+def test_mypy_catches_a_misuse(tmp_path: Path) -> None:
+    """The check above has teeth: a wrong call is reported."""
+    bad = tmp_path / "bad_user_code.py"
+    bad.write_text(
+        "from corsfast import Policy, check_request\n"
+        "policy = Policy(allow_origins=['https://a.example'])\n"
+        "decision = check_request(policy, 'GET', 'https://a.example')\n"
+        "status: str = decision.status\n",
+        encoding="utf-8",
+    )
+    result = _mypy(str(bad), cwd=TESTS.parent, cache=tmp_path / "cache")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "bad_user_code.py:4" in result.stdout, result.stdout
+
+
+def test_user_code_runs() -> None:
+    """What the type checker approved also works at run time."""
+    spec = importlib.util.spec_from_file_location("corsfast_user_code", USER_CODE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main()
+
+
+def test_compiled_stub_names_match_the_twin() -> None:
+    """_engine_c.pyi declares the twin's public names (and the benchmark
+    floor), and the compiled module, when built, has them all."""
+    import ast
+
+    import corsfast
+    from corsfast import _engine_py
+
+    stub = Path(corsfast.__file__).with_name("_engine_c.pyi")
+    assert stub.is_file(), f"{stub} is missing from the package"
+    tree = ast.parse(stub.read_text(encoding="utf-8"))
+    declared: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            declared.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            declared.add(node.target.id)
+    assert set(_engine_py.__all__) <= declared
+    assert "_noop_check" in declared
+
+    try:
+        from corsfast import _engine_c
+    except ImportError:
+        return  # a pure build: nothing compiled to compare with
+    assert set(_engine_py.__all__) <= set(dir(_engine_c))
+    assert callable(_engine_c._noop_check)
+
+
+def test_compiled_stub_matches_the_extension(tmp_path: Path) -> None:
+    """mypy's stubtest compares _engine_c.pyi with the compiled module: every
+    name, signature and attribute must agree."""
+    _require_mypy()
+    import corsfast
+
+    try:
+        from corsfast import _engine_c  # noqa: F401
+    except ImportError:
+        pytest.skip("a pure build: there is no compiled engine to compare")
+    # Let stubtest import the very corsfast this test imported.
+    where = str(Path(corsfast.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (where, env.get("PYTHONPATH")) if p)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "corsfast._engine_c",
+         "--allowlist", str(STUBTEST_ALLOWLIST)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
