@@ -26,10 +26,16 @@ from ._engine_py import check_request as _check_py
 from ._headers import CORS_RESPONSE_HEADERS, CORS_RESPONSE_HEADERS_RAW, merge_vary
 
 __all__ = [
+    "ACTION_ANSWER_PREFLIGHT",
+    "AsgiCore",
+    "asgi_call",
+    "ACTION_PROCEED",
+    "ACTION_REFUSE",
     "AsgiSend",
     "WsgiCore",
     "WsgiStartResponse",
     "asgi_decide",
+    "asgi_prepare",
     "merge_raw",
     "merge_text",
     "wsgi_decide",
@@ -173,27 +179,100 @@ def merge_text(app_headers: Any, ours: tuple[Header, ...]) -> list[Any]:
     return out
 
 
+# What the ASGI middleware does with a request (AsgiSend.action).
+ACTION_PROCEED = 0  # call the application through the hook
+ACTION_ANSWER_PREFLIGHT = 1  # answer the preflight here
+ACTION_REFUSE = 2  # block_refused: answer 403 here
+
+
 class AsgiSend:
     """Wraps ASGI ``send``: adds ``ours`` to ``http.response.start``.
 
     A plain callable returning ``send``'s awaitable, so no coroutine is made
     per message. The start message is copied, never changed in place.
-    ``started`` tells whether the response has started.
+    ``started`` tells whether the response has started; ``decision`` and
+    ``action`` are set by :func:`asgi_prepare`.
     """
 
-    __slots__ = ("send", "ours", "started")
+    __slots__ = ("send", "ours", "started", "decision", "action")
 
     def __init__(self, send: Any, ours: tuple[RawHeader, ...]) -> None:
         self.send = send
         self.ours = ours
         self.started = False
+        self.decision: Any = None
+        self.action = ACTION_PROCEED
 
-    def __call__(self, message: Any) -> Any:
+    def forward(self, message: Any) -> Any:
+        """Send ``message``, with ``ours`` added if it starts the response."""
         if message["type"] == "http.response.start":
             self.started = True
             message = {**message,
                        "headers": _apply_raw(message.get("headers", ()), self.ours)}
         return self.send(message)
+
+    __call__ = forward
+
+
+def asgi_prepare(policy: Any, scope: Any, send: Any, passthrough: bool,
+                 block: bool) -> AsgiSend:
+    """Decide an ASGI HTTP request and wrap ``send`` for it: the hook, with
+    ``decision`` and ``action`` set."""
+    decision = asgi_decide(policy, scope)
+    hook = AsgiSend(send, decision.raw_headers)
+    hook.decision = decision
+    if decision.preflight:
+        hook.action = ACTION_PROCEED if passthrough else ACTION_ANSWER_PREFLIGHT
+    elif block and not decision.allowed:
+        hook.action = ACTION_REFUSE
+    return hook
+
+
+class AsgiCore:
+    """State of :class:`corsfast.asgi.CORSMiddleware`; its ``__call__`` is
+    :func:`asgi_call`. The subclass provides ``_not_http``, ``_act`` and
+    ``_send_error`` for the paths that are not per-request work."""
+
+    __slots__ = ("app", "_policy", "_router", "_passthrough", "_block_refused",
+                 "_check_websocket", "__dict__")
+
+    def _core_init(self, app: Any, policy: Any, router: Any, passthrough: bool,
+                   block_refused: bool, check_websocket: bool) -> None:
+        self.app = app
+        self._policy = policy
+        self._router = router
+        self._passthrough = passthrough
+        self._block_refused = block_refused
+        self._check_websocket = check_websocket
+
+
+async def asgi_call(self: Any, scope: Any, receive: Any, send: Any) -> None:
+    """``__call__`` of corsfast.asgi.CORSMiddleware."""
+    if scope["type"] != "http":
+        await self._not_http(scope, receive, send)
+        return
+    policy = self._policy
+    if policy is None:
+        # Route on the path exactly as the server gives it (SPEC 5).
+        policy = self._router.lookup(scope["path"])
+        if policy is None:  # no policy for this path: not ours
+            await self.app(scope, receive, send)
+            return
+    # Decide, and wrap send so the application's response gets the
+    # decision's headers.
+    hook = asgi_prepare(policy, scope, send, self._passthrough, self._block_refused)
+    if hook.action != ACTION_PROCEED:
+        await self._act(hook, send)
+        return
+    try:
+        await self.app(scope, receive, hook.forward)
+    except Exception:
+        # SPEC 5: an error response keeps its CORS headers, so the page sees
+        # the 500 instead of an opaque network error. After the response
+        # started nothing more can be sent.
+        if not hook.started:
+            await self._send_error(send, hook.ours)
+        raise
 
 
 class WsgiStartResponse:

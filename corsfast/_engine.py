@@ -42,10 +42,33 @@ LOADED: tuple[ModuleType, ...] = (
 if TYPE_CHECKING:
     # Both engines share one API; type checkers read the twin's.
     from ._adapters_py import (
+        ACTION_ANSWER_PREFLIGHT as ACTION_ANSWER_PREFLIGHT,
+    )
+    from ._adapters_py import (
+        ACTION_REFUSE as ACTION_REFUSE,
+    )
+    from ._adapters_py import (
+        AsgiCore as AsgiCore,
+    )
+    from ._adapters_py import (
         AsgiSend as AsgiSend,
+    )
+    from ._adapters_py import (
         WsgiCore as WsgiCore,
+    )
+    from ._adapters_py import (
         WsgiStartResponse as WsgiStartResponse,
+    )
+    from ._adapters_py import (
+        asgi_call as asgi_call,
+    )
+    from ._adapters_py import (
         asgi_decide as asgi_decide,
+    )
+    from ._adapters_py import (
+        asgi_prepare as asgi_prepare,
+    )
+    from ._adapters_py import (
         wsgi_decide as wsgi_decide,
     )
     from ._engine_py import Decision as Decision
@@ -54,6 +77,11 @@ else:
     check_request = _live.check_request
     Decision = _live.Decision
     asgi_decide = _adapters.asgi_decide
+    asgi_prepare = _adapters.asgi_prepare
+    asgi_call = _adapters.asgi_call
+    AsgiCore = _adapters.AsgiCore
+    ACTION_ANSWER_PREFLIGHT = _adapters.ACTION_ANSWER_PREFLIGHT
+    ACTION_REFUSE = _adapters.ACTION_REFUSE
     wsgi_decide = _adapters.wsgi_decide
     AsgiSend = _adapters.AsgiSend
     WsgiStartResponse = _adapters.WsgiStartResponse

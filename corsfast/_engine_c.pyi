@@ -81,17 +81,27 @@ def _noop_check(
 
 # -- the middleware's per-request pieces (twin: corsfast/_adapters_py.py) ----
 
+ACTION_PROCEED: Final[int]
+ACTION_ANSWER_PREFLIGHT: Final[int]
+ACTION_REFUSE: Final[int]
+
 def asgi_decide(policy: Policy, scope: Any) -> Decision: ...
+def asgi_prepare(
+    policy: Policy, scope: Any, send: Any, passthrough: bool, block: bool
+) -> AsgiSend: ...
 def wsgi_decide(policy: Policy, environ: Any) -> Decision: ...
 @final
 class AsgiSend:
     started: bool
+    decision: Any
+    action: int
     @property
     def send(self) -> Any: ...
     @property
     def ours(self) -> tuple[_RawHeader, ...]: ...
     def __init__(self, send: Any, ours: tuple[_RawHeader, ...]) -> None: ...
     def __call__(self, message: Any) -> Any: ...
+    def forward(self, message: Any) -> Any: ...
 
 @final
 class WsgiStartResponse:

@@ -242,7 +242,7 @@ def _header_allowed(t: Any, name: str) -> bool:
             and not is_forbidden_request_header(name))
 
 
-def _parse_request_headers(t: Any, value: str) -> "list[str] | Reason":
+def _parse_request_headers(t: Any, value: str) -> list[str] | Reason:
     """The lowercase names asked for, or the Reason to refuse."""
     if len(value) > MAX_ACRH_LENGTH:
         return MALFORMED_REQUEST

@@ -256,7 +256,14 @@ class Policy(_engine.PolicyBase):
         max_age: Optional[int] = None,
         allow_private_network: bool = False,
         preflight_status: int = 204,
+        *,
+        _spelling: Optional[Mapping[Header, Header]] = None,
     ) -> None:
+        """See SPEC section 2. ``_spelling`` is for drop-ins that must match
+        a peer library byte for byte: it maps constant ``(name, value)``
+        header pairs to the spelling to send instead (for example
+        ``("vary", "origin") -> ("vary", "Origin")``). It changes no
+        decision and is applied once, here."""
         errors: list[str] = []
         credentials = _check_bool("allow_credentials", allow_credentials, errors)
         private_network = _check_bool(
@@ -356,6 +363,8 @@ class Policy(_engine.PolicyBase):
         t.private_network = private_network
         t.preflight_status = preflight_status
         _compile_headers(t, methods, headers, exposed, expose_any, max_age)
+        if _spelling:
+            _respell(t, dict(_spelling))
         set_(self, "_tables", t)
         # Each loaded engine's core: the twin's in a slot, the compiled
         # engine's in the C fields this object inherits.
@@ -418,6 +427,18 @@ class Policy(_engine.PolicyBase):
 
 if _engine.PolicyBase is not object:
     _engine._live._register_policy_type(Policy)
+
+
+def _respell(t: Tables, spelling: dict[Header, Header]) -> None:
+    """Replace constant header pairs by a drop-in's spelling of them."""
+
+    def spelled(headers: tuple[Header, ...]) -> tuple[Header, ...]:
+        return tuple(spelling.get(pair, pair) for pair in headers)
+
+    for name in ("not_cors_headers", "star_actual_headers", "actual_tail",
+                 "refused_actual_headers", "refused_preflight_headers"):
+        setattr(t, name, spelled(getattr(t, name)))
+    t.preflight_tails = tuple(spelled(tail) for tail in t.preflight_tails)
 
 
 def _compile_headers(

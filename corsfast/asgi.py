@@ -21,9 +21,9 @@ with ", " as HTTP list headers are.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, MutableMapping, Optional, Union
+from typing import Any, Awaitable, Callable, MutableMapping, Union
 
-from ._engine import AsgiSend, asgi_decide
+from ._engine import ACTION_ANSWER_PREFLIGHT, AsgiCore, asgi_call, asgi_decide
 from ._policy import Policy
 from ._router import Router
 
@@ -43,13 +43,12 @@ _ERROR_TAIL: tuple[RawHeader, ...] = (
     (b"content-type", b"text/plain; charset=utf-8"),
     (b"content-length", str(len(_ERROR_BODY)).encode("ascii")),
 )
-_SPELL_CACHE_SIZE = 512
 
 
 # -- the middleware -------------------------------------------------------------
 
 
-class CORSMiddleware:
+class CORSMiddleware(AsgiCore):
     """CORS for any ASGI 3 application (SPEC 5).
 
     ``policy`` is a :class:`corsfast.Policy` or a :class:`corsfast.Router`;
@@ -65,13 +64,16 @@ class CORSMiddleware:
 
     Subclasses may override :meth:`preflight_response` and
     :meth:`refused_response` to change the status and body of the answers
-    the middleware sends itself, and set ``_respell`` to a mapping of
-    ``(name, value) -> (name, value)`` to change how constant header values
-    are spelled; neither changes what is decided.
+    the middleware sends itself; that changes nothing that is decided.
+
+    Each HTTP request runs ``asgi_call`` (a coroutine function compiled with
+    the engine, or its twin in corsfast/_adapters_py.py), so servers see an
+    ASGI 3 application.
     """
 
     app: ASGIApp
     policy: Union[Policy, Router]
+    __call__ = asgi_call
 
     def __init__(
         self,
@@ -94,15 +96,15 @@ class CORSMiddleware:
             raise TypeError(
                 f"policy: expected a corsfast.Policy or corsfast.Router, got "
                 f"{type(policy).__name__}")
-        self.app = app
         self.policy = policy
-        self._policy: Optional[Policy] = policy if isinstance(policy, Policy) else None
-        self._router: Optional[Router] = policy if isinstance(policy, Router) else None
-        self._passthrough = bool(preflight_passthrough)
-        self._block_refused = bool(block_refused)
-        self._check_websocket = bool(check_websocket)
-        self._respell: Optional[dict[RawHeader, RawHeader]] = None
-        self._spell_cache: dict[int, tuple[Any, tuple[RawHeader, ...]]] = {}
+        self._core_init(
+            app,
+            policy if isinstance(policy, Policy) else None,
+            policy if isinstance(policy, Router) else None,
+            bool(preflight_passthrough),
+            bool(block_refused),
+            bool(check_websocket),
+        )
 
     # -- hooks ------------------------------------------------------------------
 
@@ -118,56 +120,39 @@ class CORSMiddleware:
         under ``block_refused``."""
         return 403, [_EMPTY_LENGTH], b""
 
-    # -- ASGI entry point -------------------------------------------------------
+    # -- what asgi_call hands back: not HTTP, answers, errors ---------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            if scope["type"] == "websocket" and self._check_websocket:
-                await self._websocket(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
-            return
+    async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Lifespan and other scopes pass through; websockets are checked
+        when ``check_websocket`` is on."""
+        if scope["type"] == "websocket" and self._check_websocket:
+            await self._websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
-        policy = self._policy
-        if policy is None:
-            policy = self._router.lookup(scope["path"])  # type: ignore[union-attr]
-            if policy is None:  # no policy for this path: not ours
-                await self.app(scope, receive, send)
-                return
-
-        decision = asgi_decide(policy, scope)
-        if decision.preflight:
-            if not self._passthrough:
-                await self._answer(send, decision, self.preflight_response(decision))
-                return
-        elif self._block_refused and not decision.allowed:
+    async def _act(self, hook: Any, send: Send) -> None:
+        """Answer here: a preflight, or a refused request under block_refused."""
+        decision = hook.decision
+        if hook.action == ACTION_ANSWER_PREFLIGHT:
+            await self._answer(send, decision, self.preflight_response(decision))
+        else:
             await self._answer(send, decision, self.refused_response(decision))
-            return
 
-        ours = decision.raw_headers
-        if self._respell is not None:
-            hit = self._spell_cache.get(id(ours))
-            ours = hit[1] if hit is not None and hit[0] is ours else self._spelled(ours)
-        # Adds ours to http.response.start; a plain callable returning send's
-        # awaitable, so no coroutine is made per message.
-        hook = AsgiSend(send, ours)
+    async def _send_error(self, send: Send, ours: tuple[RawHeader, ...]) -> None:
+        """The 500 sent when the application fails before its response
+        started: it keeps the CORS headers (SPEC 5)."""
         try:
-            await self.app(scope, receive, hook)
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": [*ours, *_ERROR_TAIL]})
+            await send({"type": "http.response.body", "body": _ERROR_BODY})
         except Exception:
-            # SPEC 5: an error response keeps its CORS headers, so the page
-            # sees the 500 instead of an opaque network error. After the
-            # response started nothing more can be sent.
-            if not hook.started:
-                await _send_error(send, ours)
-            raise
+            pass  # the client is gone; the original error is what matters
 
     # -- answers the middleware sends itself ------------------------------------
 
     async def _answer(self, send: Send, decision: Any, answer: Answer) -> None:
         status, extra, body = answer
         ours = decision.raw_headers
-        if self._respell is not None:
-            ours = self._spelled(ours)
         await send({"type": "http.response.start", "status": status,
                     "headers": [*ours, *extra]})
         await send({"type": "http.response.body", "body": body})
@@ -186,25 +171,3 @@ class CORSMiddleware:
                     await send({"type": "websocket.close", "code": 1008})
                 return
         await self.app(scope, receive, send)
-
-    def _spelled(self, raw: tuple[RawHeader, ...]) -> tuple[RawHeader, ...]:
-        """``raw`` with ``_respell`` applied, cached per headers tuple."""
-        cache = self._spell_cache
-        hit = cache.get(id(raw))
-        if hit is not None and hit[0] is raw:
-            return hit[1]
-        spell = self._respell or {}
-        out = tuple(spell.get(pair, pair) for pair in raw)
-        if len(cache) >= _SPELL_CACHE_SIZE:
-            cache.clear()
-        cache[id(raw)] = (raw, out)  # holding raw keeps its id unique
-        return out
-
-
-async def _send_error(send: Send, ours: tuple[RawHeader, ...]) -> None:
-    try:
-        await send({"type": "http.response.start", "status": 500,
-                    "headers": [*ours, *_ERROR_TAIL]})
-        await send({"type": "http.response.body", "body": _ERROR_BODY})
-    except Exception:
-        pass  # the client is gone; the original error is what matters

@@ -107,7 +107,7 @@ cdef class Decision:
     cdef readonly object reason
     cdef readonly object status
     cdef readonly tuple headers
-    cdef object _raw
+    cdef tuple _raw
 
     def __init__(self, allowed, preflight, reason, status, headers):
         self.allowed = allowed
@@ -119,12 +119,7 @@ cdef class Decision:
     @property
     def raw_headers(self):
         """``headers`` encoded for ASGI, built once per Decision."""
-        raw = self._raw
-        if raw is None:
-            raw = tuple([(name.encode("latin-1"), value.encode("latin-1"))
-                         for name, value in self.headers])
-            self._raw = raw
-        return raw
+        return _raw_headers(self)
 
     def __eq__(self, other):
         if not hasattr(other, "reason") or not hasattr(other, "headers"):
@@ -147,6 +142,15 @@ cdef class Decision:
 
     def __reduce__(self):
         return (Decision, _fields(self))
+
+
+cdef tuple _raw_headers(Decision d):
+    cdef tuple raw = d._raw
+    if raw is None:
+        raw = tuple([(PyUnicode_AsLatin1String(name), PyUnicode_AsLatin1String(value))
+                     for name, value in d.headers])
+        d._raw = raw
+    return raw
 
 
 def _fields(d):

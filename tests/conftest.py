@@ -29,7 +29,7 @@ def adapters(engine: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
     pieces = engine if engine.ENGINE_NAME == "cython" else _adapters_py
     monkeypatch.setattr(corsfast.asgi, "asgi_decide", pieces.asgi_decide)
-    monkeypatch.setattr(corsfast.asgi, "AsgiSend", pieces.AsgiSend)
+    monkeypatch.setattr(corsfast.asgi.CORSMiddleware, "__call__", pieces.asgi_call)
     monkeypatch.setattr(corsfast.wsgi.CORSMiddleware, "__call__",
                         pieces.WsgiCore.__call__)
     return pieces

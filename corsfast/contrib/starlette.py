@@ -21,7 +21,7 @@ from typing import Any, Collection, Optional, Union
 
 from .._policy import Policy
 from .._reason import Reason
-from ..asgi import Answer, ASGIApp, RawHeader
+from ..asgi import Answer, ASGIApp
 from ..asgi import CORSMiddleware as _GenericCORSMiddleware
 
 __all__ = ["CORSMiddleware", "WildcardCredentialsWarning"]
@@ -128,7 +128,7 @@ class CORSMiddleware(_GenericCORSMiddleware):
                 stacklevel=2)
             max_age = MAX_AGE_LIMIT
 
-        policy = Policy(
+        arguments: dict[str, Any] = dict(
             allow_origins=origins,
             allow_origin_regex=allow_origin_regex,
             allow_origin_predicate=predicate,
@@ -140,8 +140,13 @@ class CORSMiddleware(_GenericCORSMiddleware):
             allow_private_network=bool(allow_private_network),
             preflight_status=200,
         )
+        # Built twice at start-up: once to learn corsfast's constant header
+        # values, once with Starlette's spelling of them compiled in, so
+        # matching Starlette byte for byte costs nothing per request.
+        plain = Policy(**arguments)
+        policy = Policy(**arguments,
+                        _spelling=_spelling(plain, listed_value, exposed))
         super().__init__(app, policy)
-        self._respell = _spelling(policy, listed_value, exposed)
         self._allowed_answer = _text_answer(200, b"OK")
         self._refused_answers = {
             reason: _text_answer(400, f"Disallowed CORS {word}".encode())
@@ -156,27 +161,25 @@ class CORSMiddleware(_GenericCORSMiddleware):
 
 def _spelling(
     policy: Policy, listed_headers: Optional[str], exposed: list[str]
-) -> dict[RawHeader, RawHeader]:
-    """Starlette's spelling of the constant header values the policy sends.
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """Starlette's spelling of the constant header values ``policy`` sends.
 
     Header values are compared case-insensitively by browsers; this only
-    keeps responses byte-identical to Starlette's where that costs nothing.
+    keeps responses byte-identical to Starlette's, at no cost per request.
     """
-    spell: dict[RawHeader, RawHeader] = {
-        (b"vary", b"origin"): (b"vary", b"Origin"),
-    }
+    spell = {("vary", "origin"): ("vary", "Origin")}
     # The preflight vary value is the same for every preflight of a policy;
     # any one shows it.
     probe = policy.check("OPTIONS", "null", "GET")
-    for name, value in probe.raw_headers:
-        if name == b"vary":
-            spell[(name, value)] = (name, PREFLIGHT_VARY)
+    for name, value in probe.headers:
+        if name == "vary":
+            spell[(name, value)] = (name, PREFLIGHT_VARY.decode("latin-1"))
     if listed_headers is not None and isinstance(policy.allow_headers, tuple):
-        ours = ", ".join(policy.allow_headers).encode("latin-1")
-        spell[(b"access-control-allow-headers", ours)] = (
-            b"access-control-allow-headers", listed_headers.encode("latin-1"))
+        ours = ", ".join(policy.allow_headers)
+        spell[("access-control-allow-headers", ours)] = (
+            "access-control-allow-headers", listed_headers)
     if exposed and isinstance(policy.expose_headers, tuple):
-        ours = ", ".join(policy.expose_headers).encode("latin-1")
-        spell[(b"access-control-expose-headers", ours)] = (
-            b"access-control-expose-headers", ", ".join(exposed).encode("latin-1"))
+        ours = ", ".join(policy.expose_headers)
+        spell[("access-control-expose-headers", ours)] = (
+            "access-control-expose-headers", ", ".join(exposed))
     return spell
