@@ -16,6 +16,7 @@ from ._rules import (
     FORBIDDEN_METHODS,
     MAX_ACRH_ELEMENTS,
     MAX_ACRH_LENGTH,
+    MAX_ACRM_LENGTH,
     MAX_ORIGIN_LENGTH,
     SIMPLE_METHODS,
     TCHARS,
@@ -315,7 +316,7 @@ def _preflight(core: Core, origin: str, request_method: Any,
         return refuse[ORIGIN_NOT_ALLOWED]
 
     method = _text(request_method)
-    if method is None or not _is_token(method):
+    if method is None or len(method) > MAX_ACRM_LENGTH or not _is_token(method):
         return refuse[MALFORMED_REQUEST]
     if not _method_allowed(t, method):
         return refuse[METHOD_NOT_ALLOWED]

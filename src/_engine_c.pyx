@@ -28,6 +28,7 @@ from corsfast._rules import (
     FORBIDDEN_REQUEST_HEADERS as _FORBIDDEN_HEADERS_PY,
     MAX_ACRH_ELEMENTS as _MAX_ACRH_ELEMENTS_PY,
     MAX_ACRH_LENGTH as _MAX_ACRH_LENGTH_PY,
+    MAX_ACRM_LENGTH as _MAX_ACRM_LENGTH_PY,
     MAX_ORIGIN_LENGTH as _MAX_ORIGIN_LENGTH_PY,
     TCHARS as _TCHARS_PY,
 )
@@ -67,6 +68,7 @@ cdef dict DEFAULT_PORTS = dict(_DEFAULT_PORTS_PY)
 cdef Py_ssize_t MAX_ORIGIN_LENGTH = _MAX_ORIGIN_LENGTH_PY
 cdef Py_ssize_t MAX_ACRH_LENGTH = _MAX_ACRH_LENGTH_PY
 cdef Py_ssize_t MAX_ACRH_ELEMENTS = _MAX_ACRH_ELEMENTS_PY
+cdef Py_ssize_t MAX_ACRM_LENGTH = _MAX_ACRM_LENGTH_PY
 cdef Py_ssize_t ACRH_CACHE_SIZE = 256
 cdef Py_ssize_t ACRH_CACHE_MAX_VALUE = 512
 cdef Py_ssize_t SEEN_REFUSED_SIZE = 1024
@@ -582,8 +584,12 @@ cdef Decision _preflight(Core core, str origin, object request_method,
     if not core.any_origin and not _origin_allowed(core, origin):
         return core.pf_origin
 
+    if isinstance(request_method, (bytes, bytearray)) and \
+            len(request_method) > MAX_ACRM_LENGTH:
+        return core.pf_malformed  # 4.4, before any decoding
     value = _text(request_method)
-    if value is None or not _is_token(<str>value):
+    if (value is None or PyUnicode_GET_LENGTH(value) > MAX_ACRM_LENGTH
+            or not _is_token(<str>value)):
         return core.pf_malformed
     method = <str>value
     if not _method_allowed(core, method):

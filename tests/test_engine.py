@@ -241,10 +241,19 @@ def test_allowed_methods(engine: ModuleType, method: str) -> None:
     ("PU T", Reason.MALFORMED_REQUEST),
     ("PUT\r\n", Reason.MALFORMED_REQUEST),
     ("PÜT", Reason.MALFORMED_REQUEST),
+    ("X" * 65, Reason.MALFORMED_REQUEST),  # longer than any method: never echoed
 ])
 def test_refused_methods(engine: ModuleType, method: str, reason: Reason) -> None:
     d = check(engine, BASIC, "OPTIONS", APP, method)
     assert (d.allowed, d.preflight, d.reason, d.status) == (False, True, reason, 403)
+
+
+def test_method_length_bound(engine: ModuleType) -> None:
+    d = check(engine, CREDS, "OPTIONS", APP, "M" * 64)
+    assert d.allowed and header(d, "access-control-allow-methods") == "M" * 64
+    for method in ("M" * 65, b"M" * 65, "M" * 100_000):
+        d = check(engine, CREDS, "OPTIONS", APP, method)
+        assert d.reason is Reason.MALFORMED_REQUEST and d.status == 403
 
 
 def test_wildcard_methods(engine: ModuleType) -> None:
