@@ -34,7 +34,22 @@ if not TYPE_CHECKING and not NO_EXTENSIONS:
 ENGINE: str = _live.ENGINE_NAME
 # corsfast.Policy subclasses the compiled engine's Core, so that engine
 # reads a policy's tables as C fields; the twin keeps its core in a slot.
-PolicyBase: type = object if _live is _engine_py else _live.Core
+if TYPE_CHECKING:
+    PolicyBase = object
+else:
+    PolicyBase = object if _live is _engine_py else _live.Core
+
+
+def register_policy_type(cls: type) -> None:
+    """Tell the compiled engine which class corsfast.Policy is."""
+    if PolicyBase is not object:
+        _live._register_policy_type(cls)
+
+
+def init_compiled_core(policy: object, tables: object) -> None:
+    """Fill the compiled core a Policy inherits (nothing to do without one)."""
+    if PolicyBase is not object:
+        _live.Core._engine_init(policy, tables)
 LOADED: tuple[ModuleType, ...] = (
     (_live,) if _live is _engine_py else (_live, _engine_py)
 )

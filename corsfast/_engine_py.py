@@ -56,6 +56,7 @@ class Decision:
     reason: Reason
     status: Optional[int]
     headers: tuple[Header, ...]
+    _raw: Optional[tuple[tuple[bytes, bytes], ...]]
 
     def __init__(self, allowed: bool, preflight: bool, reason: Reason,
                  status: Optional[int], headers: tuple[Header, ...]) -> None:

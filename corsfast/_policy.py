@@ -369,8 +369,7 @@ class Policy(_engine.PolicyBase):
         # Each loaded engine's core: the twin's in a slot, the compiled
         # engine's in the C fields this object inherits.
         set_(self, "_core_py", _engine_py.Core(t))
-        if _engine.PolicyBase is not object:
-            self._engine_init(t)
+        _engine.init_compiled_core(self, t)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Union[Policy, Router]:
@@ -426,7 +425,7 @@ class Policy(_engine.PolicyBase):
 
 
 if _engine.PolicyBase is not object:
-    _engine._live._register_policy_type(Policy)
+    _engine.register_policy_type(Policy)
 
 
 def _respell(t: Tables, spelling: dict[Header, Header]) -> None:

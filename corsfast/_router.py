@@ -22,6 +22,9 @@ class Router:
 
     __slots__ = ("_table", "_root")
 
+    _table: dict[str, Policy]
+    _root: Optional[Policy]
+
     def __init__(self, routes: Mapping[str, Policy]) -> None:
         errors: list[str] = []
         table: dict[str, Policy] = {}

@@ -14,7 +14,7 @@ What keeps the per-request path cheap:
 """
 
 from cpython.bytes cimport PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_GetItem, PyDict_GetItemWithError
+from cpython.dict cimport PyDict_GetItemWithError
 from cpython.object cimport PyObject
 from cpython.set cimport PySet_Contains
 from cpython.ref cimport Py_INCREF
@@ -80,6 +80,7 @@ def _register_policy_type(cls):
     policy's type with one pointer comparison."""
     global POLICY_TYPE
     POLICY_TYPE = cls
+
 
 # Character classes over ASCII (index < 128).
 cdef bint ORIGIN_CHAR[128]   # 4.3: printable, no space, no comma
@@ -494,8 +495,9 @@ cdef inline Core _core(object policy):
     raise TypeError(f"expected a corsfast.Policy, got {type(policy).__name__}")
 
 
-cdef inline Decision _check(Core core, object method, object origin, object request_method,
-                     object request_headers, object request_private_network):
+cdef inline Decision _check(Core core, object method, object origin,
+                            object request_method, object request_headers,
+                            object request_private_network):
     cdef bint preflight
     cdef PyObject* cached = NULL
     cdef str text
