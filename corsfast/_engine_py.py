@@ -8,6 +8,7 @@ read the .pyx to see how it does so cheaply. Section numbers cite SPEC.md
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from ._reason import Reason
@@ -18,7 +19,6 @@ from ._rules import (
     MAX_ACRH_LENGTH,
     MAX_ACRM_LENGTH,
     MAX_ORIGIN_LENGTH,
-    SIMPLE_METHODS,
     TCHARS,
     is_forbidden_request_header,
 )
@@ -158,8 +158,12 @@ def _origin_syntax_ok(origin: str) -> bool:
     )
 
 
+# RFC 9110 5.6.2 token = 1*tchar, as one compiled pattern (built once).
+_TOKEN = re.compile("[" + re.escape("".join(sorted(TCHARS))) + "]+")
+
+
 def _is_token(value: str) -> bool:
-    return bool(value) and all(ch in TCHARS for ch in value)
+    return _TOKEN.fullmatch(value) is not None
 
 
 def _port_ok(port: str, scheme: str) -> bool:
@@ -232,7 +236,9 @@ def _pattern_allowed(t: Any, origin: str) -> bool:
 
 
 def _method_allowed(t: Any, method: str) -> bool:
-    if method in SIMPLE_METHODS or method in t.methods:
+    # always_allowed_methods is GET, HEAD and POST unless a drop-in said
+    # otherwise (corsfast/_policy.py).
+    if method in t.always_allowed_methods or method in t.methods:
         return True
     return t.methods_any and method.upper() not in FORBIDDEN_METHODS
 
@@ -245,21 +251,24 @@ def _header_allowed(t: Any, name: str) -> bool:
 
 
 def _parse_request_headers(t: Any, value: str) -> list[str] | Reason:
-    """The lowercase names asked for, or the Reason to refuse."""
+    """The names asked for, or the Reason to refuse. Names are lowercase,
+    or as sent when the policy echoes them as sent (each one a validated
+    token either way)."""
     if len(value) > MAX_ACRH_LENGTH:
         return MALFORMED_REQUEST
-    names: list[str] = []
+    sent: list[str] = []
     for element in value.split(","):
         element = element.strip(_OWS)
         if not element:
             continue  # empty elements are tolerated
-        if not _is_token(element) or len(names) == MAX_ACRH_ELEMENTS:
+        if not _is_token(element) or len(sent) == MAX_ACRH_ELEMENTS:
             return MALFORMED_REQUEST
-        names.append(element.lower())
+        sent.append(element)
+    names = [element.lower() for element in sent]
     for name in names:
         if not _header_allowed(t, name):
             return HEADERS_NOT_ALLOWED
-    return names
+    return sent if t.echo_as_sent else names
 
 
 # -- check_request --------------------------------------------------------------
