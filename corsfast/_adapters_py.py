@@ -36,6 +36,7 @@ __all__ = [
     "WsgiStartResponse",
     "asgi_decide",
     "asgi_prepare",
+    "asgi_request_values",
     "merge_raw",
     "merge_text",
     "wsgi_decide",
@@ -62,25 +63,30 @@ def _join(first: Any, second: Any) -> Any:
         return first
 
 
+def asgi_request_values(headers: Any, options: bool) -> tuple[Any, Any, Any, Any]:
+    """Origin and Access-Control-Request-{Method,Headers,Private-Network}
+    from ASGI's raw header pairs (None when absent). Without ``options``
+    only Origin is looked for: the others only matter to a preflight."""
+    origin = acrm = acrh = acrpn = None
+    for name, value in headers:
+        if name == b"origin":
+            origin = value if origin is None else b""  # repeated: malformed
+        elif not options:
+            continue
+        elif name == b"access-control-request-method":
+            acrm = value if acrm is None else b""  # repeated: malformed
+        elif name == b"access-control-request-headers":
+            acrh = value if acrh is None else _join(acrh, value)
+        elif name == b"access-control-request-private-network":
+            acrpn = value if acrpn is None else _join(acrpn, value)
+    return origin, acrm, acrh, acrpn
+
+
 def asgi_decide(policy: Any, scope: Any) -> Any:
     """The engine's decision for an ASGI HTTP request (raw byte headers)."""
     method = scope["method"]
-    origin = acrm = acrh = acrpn = None
-    if method == "OPTIONS":
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                origin = value if origin is None else b""  # repeated: malformed
-            elif name == b"access-control-request-method":
-                acrm = value if acrm is None else b""  # repeated: malformed
-            elif name == b"access-control-request-headers":
-                acrh = value if acrh is None else _join(acrh, value)
-            elif name == b"access-control-request-private-network":
-                acrpn = value if acrpn is None else _join(acrpn, value)
-    else:
-        # Access-Control-Request-* only matter to a preflight.
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                origin = value if origin is None else b""
+    origin, acrm, acrh, acrpn = asgi_request_values(scope["headers"],
+                                                    method == "OPTIONS")
     return _check_py(policy, method, origin, acrm, acrh, acrpn)
 
 
@@ -230,8 +236,9 @@ def asgi_prepare(policy: Any, scope: Any, send: Any, passthrough: bool,
 
 class AsgiCore:
     """State of :class:`corsfast.asgi.CORSMiddleware`; its ``__call__`` is
-    :func:`asgi_call`. The subclass provides ``_not_http``, ``_act`` and
-    ``_send_error`` for the paths that are not per-request work."""
+    :func:`asgi_call`. The subclass provides ``_not_http``, ``_act(hook,
+    send, scope)`` and ``_send_error`` for the paths that are not per-request
+    work."""
 
     __slots__ = ("app", "_policy", "_router", "_passthrough", "_block_refused",
                  "_check_websocket", "__dict__")
@@ -262,7 +269,7 @@ async def asgi_call(self: Any, scope: Any, receive: Any, send: Any) -> None:
     # decision's headers.
     hook = asgi_prepare(policy, scope, send, self._passthrough, self._block_refused)
     if hook.action != ACTION_PROCEED:
-        await self._act(hook, send)
+        await self._act(hook, send, scope)
         return
     try:
         await self.app(scope, receive, hook.forward)

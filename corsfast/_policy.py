@@ -51,6 +51,8 @@ ACAPN = "access-control-allow-private-network"
 VARY = "vary"
 VARY_ACTUAL = (VARY, "origin")
 _VARY_PREFLIGHT = "origin, access-control-request-method, access-control-request-headers"
+# SPEC 4.4: browsers never ask permission for these.
+DEFAULT_ALWAYS_ALLOWED_METHODS = ("GET", "HEAD", "POST")
 
 
 class ConfigError(ValueError):
@@ -82,7 +84,8 @@ class Tables:
         "has_patterns", "dynamic",
         "methods", "methods_any", "headers", "headers_any",
         "credentials", "private_network", "preflight_status",
-        "echo_method", "echo_headers",
+        "always_allowed_methods", "echo_method", "echo_headers",
+        "echo_as_sent",
         "not_cors_headers", "star_actual_headers", "actual_tail",
         "refused_actual_headers", "refused_preflight_headers",
         "preflight_tails", "acao_star",
@@ -102,8 +105,10 @@ class Tables:
     credentials: bool
     private_network: bool
     preflight_status: int
+    always_allowed_methods: frozenset[str]
     echo_method: bool
     echo_headers: bool
+    echo_as_sent: bool
     not_cors_headers: tuple[Header, ...]
     star_actual_headers: tuple[Header, ...]
     actual_tail: tuple[Header, ...]
@@ -141,11 +146,13 @@ def _origins(value: Any, errors: list[str]) -> list[Any]:
         return []
 
 
-def _methods(value: Any, errors: list[str]) -> tuple[list[str], bool]:
+def _methods(
+    value: Any, errors: list[str], arg: str = "allow_methods"
+) -> tuple[list[str], bool]:
     names: list[str] = []
     wildcard = False
     for i, item in enumerate(_as_list(value)):
-        where = f"allow_methods[{i}] {item!r}"
+        where = f"{arg}[{i}] {item!r}"
         if item == "*":
             wildcard = True
             continue
@@ -258,12 +265,30 @@ class Policy(_engine.PolicyBase):
         preflight_status: int = 204,
         *,
         _spelling: Optional[Mapping[Header, Header]] = None,
+        _always_allowed_methods: StrOrSeq = DEFAULT_ALWAYS_ALLOWED_METHODS,
+        _echo_request_headers: bool = False,
+        _wildcard_vary: bool = False,
     ) -> None:
-        """See SPEC section 2. ``_spelling`` is for drop-ins that must match
-        a peer library byte for byte: it maps constant ``(name, value)``
-        header pairs to the spelling to send instead (for example
-        ``("vary", "origin") -> ("vary", "Origin")``). It changes no
-        decision and is applied once, here."""
+        """See SPEC section 2. The keyword-only arguments with a leading
+        underscore are for drop-ins that must behave like a peer library;
+        they are not part of the public API, and leaving them out gives
+        exactly the behaviour SPEC describes. Each is compiled once, here:
+
+        - ``_spelling`` maps constant ``(name, value)`` header pairs to the
+          spelling to send instead (for example ``("vary", "origin") ->
+          ("vary", "Origin")``). It changes no decision.
+        - ``_always_allowed_methods``: the preflight methods allowed whatever
+          ``allow_methods`` says (SPEC 4.4: GET, HEAD and POST). A drop-in
+          whose peer checks every method against its list passes ``()``.
+        - ``_echo_request_headers``: an allowed preflight that asked for
+          headers is answered with ``access-control-allow-headers`` listing
+          the requested names as sent (case kept), each one validated as a
+          token and allowed by the policy first, instead of the policy's
+          list.
+        - ``_wildcard_vary``: with a static ``"*"`` origin, responses still
+          carry ``vary: origin``, and a request without Origin gets only
+          that (no ``access-control-allow-origin``).
+        """
         errors: list[str] = []
         credentials = _check_bool("allow_credentials", allow_credentials, errors)
         private_network = _check_bool(
@@ -310,6 +335,14 @@ class Policy(_engine.PolicyBase):
 
         # 3.6-3.8: methods, headers, exposure, numbers
         methods, methods_any = _methods(allow_methods, errors)
+        always, always_any = _methods(
+            _always_allowed_methods, errors, "_always_allowed_methods")
+        if always_any:
+            errors.append("_always_allowed_methods: '*' is not allowed; list "
+                          "the methods")
+        echo_as_sent = _check_bool(
+            "_echo_request_headers", _echo_request_headers, errors)
+        wildcard_vary = _check_bool("_wildcard_vary", _wildcard_vary, errors)
         headers, headers_any = _header_names(
             "allow_headers", allow_headers, errors, request=True)
         exposed, expose_any = _header_names(
@@ -362,7 +395,10 @@ class Policy(_engine.PolicyBase):
         t.credentials = credentials
         t.private_network = private_network
         t.preflight_status = preflight_status
-        _compile_headers(t, methods, headers, exposed, expose_any, max_age)
+        t.always_allowed_methods = frozenset(always)
+        t.echo_as_sent = echo_as_sent
+        _compile_headers(t, methods, headers, exposed, expose_any, max_age,
+                         wildcard_vary)
         if _spelling:
             _respell(t, dict(_spelling))
         set_(self, "_tables", t)
@@ -447,6 +483,7 @@ def _compile_headers(
     exposed: list[str],
     expose_any: bool,
     max_age: Optional[int],
+    wildcard_vary: bool = False,
 ) -> None:
     """Build every constant response header once (SPEC 4.1, 4.7-4.10)."""
     credentials = t.credentials
@@ -455,9 +492,10 @@ def _compile_headers(
     aceh = ((ACEH, expose_value),) if expose_value else ()
 
     # With credentials a '*' is literal [Fetch 3.3.4], so the engine echoes
-    # the (validated, allowed) request values instead.
+    # the (validated, allowed) request values instead; a drop-in may ask for
+    # the requested header names to be echoed whatever the policy.
     echo_method = t.methods_any and credentials
-    echo_headers = t.headers_any and credentials
+    echo_headers = (t.headers_any and credentials) or t.echo_as_sent
     t.echo_method = echo_method
     t.echo_headers = echo_headers
     if echo_method:
@@ -480,7 +518,10 @@ def _compile_headers(
 
     t.acao_star = (ACAO, "*")
     t.star_actual_headers = ((ACAO, "*"),) + aceh
-    t.not_cors_headers = (t.star_actual_headers if t.any_origin
+    if wildcard_vary:
+        t.star_actual_headers += (VARY_ACTUAL,)
+    t.not_cors_headers = (t.star_actual_headers
+                          if t.any_origin and not wildcard_vary
                           else (VARY_ACTUAL,))
     t.actual_tail = acac + aceh + (VARY_ACTUAL,)
     t.refused_actual_headers = (VARY_ACTUAL,)

@@ -130,7 +130,7 @@ class CORSMiddleware(AsgiCore):
         else:
             await self.app(scope, receive, send)
 
-    async def _act(self, hook: Any, send: Send) -> None:
+    async def _act(self, hook: Any, send: Send, scope: Scope) -> None:
         """Answer here: a preflight, or a refused request under block_refused."""
         decision = hook.decision
         if hook.action == ACTION_ANSWER_PREFLIGHT:

@@ -296,7 +296,7 @@ async def asgi_call(AsgiCore self, scope, receive, send):
             return
     hook = asgi_prepare(policy, scope, send, self._passthrough, self._block_refused)
     if hook.action != PROCEED:
-        await self._act(hook, send)
+        await self._act(hook, send, scope)
         return
     try:
         await self.app(scope, receive, hook.forward)

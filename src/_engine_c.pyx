@@ -60,7 +60,6 @@ cdef bytes OPTIONS_B = b"OPTIONS"
 cdef str TRUE = "true"
 cdef str AUTHORIZATION = "authorization"
 cdef str COMMA_SP = ", "
-cdef frozenset SIMPLE_METHODS = frozenset({"GET", "HEAD", "POST"})
 cdef frozenset FORBIDDEN_METHODS = frozenset(_FORBIDDEN_METHODS_PY)
 cdef frozenset FORBIDDEN_HEADERS = frozenset(_FORBIDDEN_HEADERS_PY)
 cdef tuple FORBIDDEN_PREFIXES = ("proxy-", "sec-")
@@ -182,8 +181,9 @@ cdef class Core:
     cdef bint ready
     cdef object t
     cdef bint any_origin, has_patterns, methods_any, headers_any
-    cdef bint private_network, echo_method, echo_headers
+    cdef bint private_network, echo_method, echo_headers, echo_as_sent
     cdef frozenset exact, any_port, subdomains, sub_any_port, methods, headers
+    cdef frozenset always_allowed_methods
     cdef object dynamic
     cdef object preflight_status
     cdef tuple acao_star, actual_tail, preflight_tails
@@ -217,6 +217,8 @@ cdef class Core:
         self.private_network = t.private_network
         self.echo_method = t.echo_method
         self.echo_headers = t.echo_headers
+        self.echo_as_sent = t.echo_as_sent
+        self.always_allowed_methods = frozenset(t.always_allowed_methods)
         self.exact = frozenset(t.exact)
         self.any_port = frozenset(t.any_port)
         self.subdomains = frozenset(t.subdomains)
@@ -399,7 +401,10 @@ cdef bint _pattern_allowed(Core core, str origin) except -1:
 
 
 cdef bint _method_allowed(Core core, str method) except -1:
-    if PySet_Contains(SIMPLE_METHODS, method) == 1 or PySet_Contains(core.methods, method) == 1:
+    # always_allowed_methods is GET, HEAD and POST unless a drop-in said
+    # otherwise (corsfast/_policy.py).
+    if (PySet_Contains(core.always_allowed_methods, method) == 1
+            or PySet_Contains(core.methods, method) == 1):
         return True
     return core.methods_any and method.upper() not in FORBIDDEN_METHODS
 
@@ -441,11 +446,14 @@ cdef object _request_headers(Core core, str value):
 
 
 cdef object _parse_request_headers(Core core, str value):
-    """The lowercase names asked for (a tuple), or the Reason to refuse."""
+    """The names asked for (a tuple), or the Reason to refuse. Names are
+    lowercase, or as sent when the policy echoes them as sent (each one a
+    validated token either way)."""
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value)
     cdef Py_ssize_t i = 0, j, start, end, count = 0
     cdef const unsigned char* data
     cdef list names = []
+    cdef list sent = [] if core.echo_as_sent else None
     if n > MAX_ACRH_LENGTH:
         return MALFORMED_REQUEST
     if not PyUnicode_IS_ASCII(value):
@@ -471,10 +479,12 @@ cdef object _parse_request_headers(Core core, str value):
                 return MALFORMED_REQUEST
         count += 1
         names.append(_lower_slice(data, start, end))
+        if sent is not None:
+            sent.append(value[start:end])
     for name in names:
         if not _header_allowed(core, <str>name):
             return HEADERS_NOT_ALLOWED
-    return tuple(names)
+    return tuple(names) if sent is None else tuple(sent)
 
 
 # -- check_request ----------------------------------------------------------------

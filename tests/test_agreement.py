@@ -23,6 +23,17 @@ POLICIES = [
     Policy(allow_origin_regex=r"https://[a-z0-9-]+\.regex\.test(:[0-9]+)?",
            allow_origin_predicate=lambda o: o.endswith(".pred.test"),
            allow_credentials=True),
+    # The private drop-in arguments (Starlette's rules), on a wildcard origin
+    # and on a list with credentials.
+    Policy(allow_origins="*", allow_methods=["GET", "PUT", "PROPFIND"],
+           allow_headers=["*", "authorization"], expose_headers=["x-total"],
+           _always_allowed_methods=(), _echo_request_headers=True,
+           _wildcard_vary=True,
+           _spelling={("vary", "origin"): ("vary", "Origin")}),
+    Policy(allow_origins=["https://app.example.com", "https://*.example.org", "null"],
+           allow_methods=["PUT"], allow_headers=["content-type", "x-token"],
+           allow_credentials=True, allow_private_network=True,
+           _always_allowed_methods=("GET",), _echo_request_headers=True),
 ]
 
 HOSTILE = ["", "\r\n", "\x00", "\x0b", " ", ",", "\u2028", "\xff", "é", "*",

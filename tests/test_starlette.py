@@ -126,6 +126,8 @@ CONFIGS: list[dict[str, Any]] = [
      "allow_private_network": True},
     {"allow_origin_regex": r"https://[a-z]+\.example\.com", "allow_credentials": True,
      "allow_methods": ["PUT"], "allow_headers": ["x-token"]},
+    {"allow_origins": ["*"], "allow_methods": ["*"], "allow_headers": ["*"],
+     "expose_headers": ["X-Id"]},
 ]
 
 REQUESTS: list[tuple[str, dict[str, str]]] = [
@@ -157,6 +159,11 @@ def cors_view(response: Any) -> tuple[int, str, dict[str, str]]:
     return response.status_code, response.text, headers
 
 
+def listed(value: str) -> str:
+    """A list header's elements, trimmed and joined with ", "."""
+    return ", ".join(part.strip() for part in value.split(",") if part.strip())
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=range(len(CONFIGS)))
 def test_drop_in_answers_like_starlette(config: dict[str, Any]) -> None:
     theirs = client(StarletteCORS, **config)
@@ -169,8 +176,6 @@ def test_drop_in_answers_like_starlette(config: dict[str, Any]) -> None:
             # Deviation: a refused preflight carries no access-control-*
             # header (Starlette sends its allow lists along with the 400).
             cors = {k: v for k, v in cors.items() if k == "vary"}
-            # Deviation: the text names the first refused check only.
-            text = text.split(",")[0]
         elif status != 200 or method != "OPTIONS" or "Origin" not in headers \
                 or "Access-Control-Request-Method" not in headers:
             if "access-control-allow-origin" not in cors:
@@ -180,6 +185,11 @@ def test_drop_in_answers_like_starlette(config: dict[str, Any]) -> None:
             # Deviation: the allowed-headers list is sent when headers are
             # asked for, not on every preflight.
             cors.pop("access-control-allow-headers", None)
+        elif "*" in config.get("allow_headers", ()):
+            # Deviation: the mirrored names are joined with ", " (Starlette
+            # sends the request's value verbatim).
+            cors["access-control-allow-headers"] = listed(
+                cors["access-control-allow-headers"])
         assert got == (status, text, cors), (method, headers)
 
 
@@ -211,15 +221,76 @@ def test_drop_in_safelisted_headers_always_allowed() -> None:
         "Accept, Accept-Language, Content-Language, Content-Type, X-Token")
 
 
-def test_drop_in_star_headers_keep_authorization() -> None:
-    # Starlette's "*" mirrors whatever is asked, Authorization included; a
-    # bare "*" would not cover Authorization, so the drop-in lists it.
+@pytest.mark.parametrize("credentials", [False, True])
+def test_drop_in_star_headers_mirror_the_request(credentials: bool) -> None:
+    # Starlette's "*" mirrors whatever is asked, as sent, Authorization
+    # included, with or without credentials.
+    config: dict[str, Any] = {"allow_origins": [APP], "allow_headers": ["*"],
+              "allow_credentials": credentials}
+    theirs, ours = client(StarletteCORS, **config), client(DropIn, **config)
+    for asked in ["Authorization, X-Any", "X-Example", "content-type"]:
+        headers = {"Origin": APP, "Access-Control-Request-Method": "GET",
+                   "Access-Control-Request-Headers": asked}
+        expected = theirs.options("/", headers=headers)
+        r = ours.options("/", headers=headers)
+        assert (r.status_code, r.text) == (expected.status_code, expected.text) == (200, "OK")
+        assert r.headers["access-control-allow-headers"] == asked
+        assert expected.headers["access-control-allow-headers"] == asked
+
+
+def test_drop_in_star_headers_never_mirror_unvalidated_values() -> None:
+    # Starlette mirrors the raw value whatever it holds; the drop-in echoes
+    # only validated names: a non-token element is a malformed preflight.
     c = client(DropIn, allow_origins=[APP], allow_headers=["*"])
+    for asked in ["x-a, x b", "x-a;x-b", "x-a, cookie"]:
+        r = c.options("/", headers={"Origin": APP, "Access-Control-Request-Method": "GET",
+                                    "Access-Control-Request-Headers": asked})
+        assert r.status_code == 400, asked
+        assert "access-control-allow-headers" not in r.headers
+    # Empty elements and whitespace around names are tolerated and dropped.
     r = c.options("/", headers={"Origin": APP, "Access-Control-Request-Method": "GET",
-                                "Access-Control-Request-Headers": "authorization, x-any"})
-    assert r.status_code == 200
-    names = {v.strip().lower() for v in r.headers["access-control-allow-headers"].split(",")}
-    assert {"*", "authorization"} <= names
+                                "Access-Control-Request-Headers": " X-A ,, x-B"})
+    assert r.headers["access-control-allow-headers"] == "X-A, x-B"
+
+
+def test_drop_in_refusal_lists_every_failed_check() -> None:
+    config: dict[str, Any] = {"allow_origins": [APP], "allow_headers": ["X-Example"]}
+    theirs, ours = client(StarletteCORS, **config), client(DropIn, **config)
+    for headers in [
+        {"Origin": EVIL, "Access-Control-Request-Method": "POST",
+         "Access-Control-Request-Headers": "X-Nope"},
+        {"Origin": EVIL, "Access-Control-Request-Method": "GET",
+         "Access-Control-Request-Headers": "X-Nope",
+         "Access-Control-Request-Private-Network": "true"},
+        {"Origin": APP, "Access-Control-Request-Method": "PUT",
+         "Access-Control-Request-Private-Network": "true"},
+        {"Origin": APP, "Access-Control-Request-Method": "GET",
+         "Access-Control-Request-Headers": "X-Nope-1, X-Nope-2"},
+        {"Origin": EVIL, "Access-Control-Request-Method": "GET"},
+    ]:
+        expected = theirs.options("/", headers=headers)
+        r = ours.options("/", headers=headers)
+        assert (r.status_code, r.text) == (expected.status_code, expected.text), headers
+        assert r.status_code == 400
+    # A malformed value is named "request".
+    r = ours.options("/", headers={"Origin": EVIL, "Access-Control-Request-Method": "GET",
+                                   "Access-Control-Request-Headers": "x y"})
+    assert r.text == "Disallowed CORS origin, request"
+    r = ours.options("/", headers={"Origin": "https://a b", "Access-Control-Request-Method": "PUT"})
+    assert r.text == "Disallowed CORS request"
+
+
+def test_drop_in_wildcard_origin_varies_like_starlette() -> None:
+    config: dict[str, Any] = {"allow_origins": ["*"], "expose_headers": ["X-Id"]}
+    theirs, ours = client(StarletteCORS, **config), client(DropIn, **config)
+    for method, headers in [("GET", {}), ("GET", {"Origin": APP}),
+                            ("OPTIONS", {"Access-Control-Request-Method": "GET"}),
+                            ("PUT", {"Origin": "null"})]:
+        expected = cors_view(theirs.request(method, "/", headers=headers))
+        assert cors_view(ours.request(method, "/", headers=headers)) == expected, headers
+    r = ours.get("/")
+    assert "access-control-allow-origin" not in r.headers
+    assert r.headers["vary"] == "Accept-Encoding, Origin"
 
 
 def test_drop_in_wildcard_with_credentials_warns_and_reflects() -> None:
@@ -258,14 +329,21 @@ def test_drop_in_lone_string_origin_is_not_a_substring_match() -> None:
     assert "access-control-allow-origin" not in r.headers
 
 
-def test_drop_in_post_needs_no_permission() -> None:
-    # Deviation: GET, HEAD and POST are always allowed on a preflight, as
-    # browsers never need permission for them (Starlette refuses POST
-    # unless listed, which breaks JSON POSTs with its defaults).
+def test_drop_in_preflight_methods_must_be_listed() -> None:
+    # As in Starlette, a preflight's method must be in allow_methods, POST
+    # and HEAD included (the generic middleware always allows GET, HEAD and
+    # POST).
     c = client(DropIn, allow_origins=[APP])
-    r = c.options("/", headers={"Origin": APP, "Access-Control-Request-Method": "POST",
-                                "Access-Control-Request-Headers": "content-type"})
+    for method, expected in [("GET", (200, "OK")),
+                             ("POST", (400, "Disallowed CORS method")),
+                             ("HEAD", (400, "Disallowed CORS method"))]:
+        r = c.options("/", headers={"Origin": APP, "Access-Control-Request-Method": method})
+        assert (r.status_code, r.text) == expected, method
+    c = client(DropIn, allow_origins=[APP], allow_methods=["POST"])
+    r = c.options("/", headers={"Origin": APP, "Access-Control-Request-Method": "POST"})
     assert (r.status_code, r.text) == (200, "OK")
+    r = c.options("/", headers={"Origin": APP, "Access-Control-Request-Method": "GET"})
+    assert (r.status_code, r.text) == (400, "Disallowed CORS method")
 
 
 def test_drop_in_large_max_age_is_capped_with_a_warning() -> None:
@@ -284,3 +362,38 @@ def test_drop_in_error_response_keeps_cors() -> None:
     r = c.get("/broken", headers={"Origin": APP})
     assert r.status_code == 500
     assert r.headers["access-control-allow-origin"] == APP
+
+
+def test_drop_in_is_detected_as_asgi3() -> None:
+    import asyncio
+    import inspect
+
+    from uvicorn.config import Config
+
+    mw = DropIn(bare_asgi, allow_origins=[APP])
+    assert asyncio.iscoroutinefunction(mw.__call__)
+    if hasattr(inspect, "markcoroutinefunction"):
+        assert inspect.iscoroutinefunction(mw.__call__)
+    config = Config(mw, interface="auto")
+    config.load()
+    assert config.interface == "asgi3"
+
+
+def test_drop_in_refusal_without_the_scope_names_the_first_check() -> None:
+    # preflight_response is still a hook of its own: without the request it
+    # knows the engine's first refusal only.
+    mw = DropIn(bare_asgi, allow_origins=[APP])
+    decision = mw.policy.check("OPTIONS", EVIL, "POST", "x-nope")
+    assert mw.preflight_response(decision)[2] == b"Disallowed CORS origin"
+    allowed = mw.policy.check("OPTIONS", APP, "GET")
+    assert mw.preflight_response(allowed)[:1] == (200,)
+
+
+def test_drop_in_subclass_hook_still_answers_preflights() -> None:
+    class Quiet(DropIn):
+        def preflight_response(self, decision: Any) -> Any:
+            return 418 if not decision.allowed else 200, [], b""
+
+    c = client(Quiet, allow_origins=[APP])
+    r = c.options("/", headers={"Origin": EVIL, "Access-Control-Request-Method": "PUT"})
+    assert (r.status_code, r.text) == (418, "")

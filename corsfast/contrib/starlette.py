@@ -6,9 +6,12 @@
 It takes Starlette's constructor arguments, translates them into one
 :class:`corsfast.Policy`, and runs the generic :mod:`corsfast.asgi`
 middleware with Starlette's answers: preflights get 200 "OK", refused
-preflights 400 "Disallowed CORS <what>", and header values keep Starlette's
-spelling. Every decision is the engine's. The documented deviations from
-Starlette are listed in docs/asgi.md.
+preflights 400 "Disallowed CORS <every failed check>", and header values
+keep Starlette's spelling. Every decision is the engine's; where Starlette
+differs from corsfast's defaults (no always-allowed methods, requested
+headers mirrored for "*", ``Vary: Origin`` with a "*" origin) the Policy's
+private drop-in arguments say so, compiled once. The documented deviations
+from Starlette are listed in docs/asgi.md.
 
 Starlette itself is not imported: this module works with any ASGI app.
 """
@@ -19,9 +22,11 @@ import re
 import warnings
 from typing import Any, Collection, Optional, Union
 
+from .._adapters_py import asgi_request_values
+from .._engine import ACTION_ANSWER_PREFLIGHT
 from .._policy import Policy
 from .._reason import Reason
-from ..asgi import Answer, ASGIApp
+from ..asgi import Answer, ASGIApp, Scope
 from ..asgi import CORSMiddleware as _GenericCORSMiddleware
 
 __all__ = ["CORSMiddleware", "WildcardCredentialsWarning"]
@@ -140,23 +145,77 @@ class CORSMiddleware(_GenericCORSMiddleware):
             allow_private_network=bool(allow_private_network),
             preflight_status=200,
         )
+        # Starlette's rules where they differ from corsfast's defaults: every
+        # preflight method must be listed (GET, HEAD and POST too), "*"
+        # headers are answered with the requested names as sent, and a "*"
+        # origin still varies on Origin (and is not sent without one).
+        starlette_rules: dict[str, Any] = dict(
+            _always_allowed_methods=(),
+            _echo_request_headers=all_headers,
+            _wildcard_vary=True,
+        )
         # Built twice at start-up: once to learn corsfast's constant header
         # values, once with Starlette's spelling of them compiled in, so
         # matching Starlette byte for byte costs nothing per request.
-        plain = Policy(**arguments)
-        policy = Policy(**arguments,
+        plain = Policy(**arguments, **starlette_rules)
+        policy = Policy(**arguments, **starlette_rules,
                         _spelling=_spelling(plain, listed_value, exposed))
         super().__init__(app, policy)
         self._allowed_answer = _text_answer(200, b"OK")
-        self._refused_answers = {
-            reason: _text_answer(400, f"Disallowed CORS {word}".encode())
-            for reason, word in _REFUSAL_WORDS.items()
-        }
+        # Starlette's refusal names every failed check, where the engine
+        # stops at the first. Refusals are the slow path: there, these two
+        # policies (any origin; the same methods, or the same headers and
+        # private network setting) judge the method, the headers and the
+        # private network request one at a time.
+        self._method_probe = Policy(allow_origins="*", allow_methods=methods,
+                                    _always_allowed_methods=())
+        self._headers_probe = Policy(
+            allow_origins="*", allow_headers=policy_headers,
+            allow_private_network=bool(allow_private_network))
+
+    async def _act(self, hook: Any, send: Any, scope: Scope) -> None:
+        """A refused preflight is answered naming every failed check (unless
+        a subclass answers preflights itself); the rest as the generic
+        middleware does."""
+        decision = hook.decision
+        if (hook.action == ACTION_ANSWER_PREFLIGHT and not decision.allowed
+                and type(self).preflight_response is CORSMiddleware.preflight_response):
+            await self._answer(send, decision, self._refusal(decision, scope))
+        else:
+            await super()._act(hook, send, scope)
 
     def preflight_response(self, decision: Any) -> Answer:
         if decision.allowed:
             return self._allowed_answer
-        return self._refused_answers[decision.reason]
+        return self._refusal(decision, None)
+
+    def _refusal(self, decision: Any, scope: Optional[Scope]) -> Answer:
+        """400 "Disallowed CORS ..." naming every failed check, in
+        Starlette's order: origin, method, headers, private-network (and
+        "request" for a malformed value)."""
+        words = self._failed_checks(decision, scope)
+        return _text_answer(400, ("Disallowed CORS " + ", ".join(words)).encode())
+
+    def _failed_checks(self, decision: Any, scope: Optional[Scope]) -> list[str]:
+        """The words for every check a refused preflight failed. Without
+        the scope only the engine's first refusal is known."""
+        first = _REFUSAL_WORDS[decision.reason]
+        if scope is None:
+            return [first]
+        origin, acrm, acrh, acrpn = asgi_request_values(scope["headers"], True)
+        # The engine checks the origin first: a refused origin is its reason.
+        reasons = [decision.reason]
+        reasons += [
+            self._method_probe.check("OPTIONS", origin, acrm).reason,
+            self._headers_probe.check("OPTIONS", origin, "GET", acrh).reason,
+            self._headers_probe.check("OPTIONS", origin, "GET", None, acrpn).reason,
+        ]
+        words: list[str] = []
+        for reason in reasons:
+            word = _REFUSAL_WORDS.get(reason)
+            if word is not None and word not in words:
+                words.append(word)
+        return words
 
 
 def _spelling(
