@@ -237,20 +237,22 @@ def asgi_prepare(policy: Any, scope: Any, send: Any, passthrough: bool,
 class AsgiCore:
     """State of :class:`corsfast.asgi.CORSMiddleware`; its ``__call__`` is
     :func:`asgi_call`. The subclass provides ``_not_http``, ``_act(hook,
-    send, scope)`` and ``_send_error`` for the paths that are not per-request
-    work."""
+    send, scope)``, ``_send_error`` and ``_log_refusal(decision, scope)`` for
+    the paths that are not per-request work."""
 
     __slots__ = ("app", "_policy", "_router", "_passthrough", "_block_refused",
-                 "_check_websocket", "__dict__")
+                 "_check_websocket", "_log_refusals", "__dict__")
 
     def _core_init(self, app: Any, policy: Any, router: Any, passthrough: bool,
-                   block_refused: bool, check_websocket: bool) -> None:
+                   block_refused: bool, check_websocket: bool,
+                   log_refusals: bool = False) -> None:
         self.app = app
         self._policy = policy
         self._router = router
         self._passthrough = passthrough
         self._block_refused = block_refused
         self._check_websocket = check_websocket
+        self._log_refusals = log_refusals
 
 
 async def asgi_call(self: Any, scope: Any, receive: Any, send: Any) -> None:
@@ -268,6 +270,8 @@ async def asgi_call(self: Any, scope: Any, receive: Any, send: Any) -> None:
     # Decide, and wrap send so the application's response gets the
     # decision's headers.
     hook = asgi_prepare(policy, scope, send, self._passthrough, self._block_refused)
+    if self._log_refusals and not hook.decision.allowed:
+        self._log_refusal(hook.decision, scope)
     if hook.action != ACTION_PROCEED:
         await self._act(hook, send, scope)
         return

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, MutableMapping, Union
 
+from ._adapters_py import asgi_request_values
 from ._engine import ACTION_ANSWER_PREFLIGHT, AsgiCore, asgi_call, asgi_decide
+from ._logging import log_refusal
 from ._policy import Policy
 from ._router import Router
 
@@ -61,6 +63,8 @@ class CORSMiddleware(AsgiCore):
     - ``check_websocket``: refuse a websocket handshake whose Origin the
       policy does not allow (the server answers it with 403). A handshake
       without Origin (not from a browser) is let through.
+    - ``log_refusals``: log each refused request at INFO on the ``corsfast``
+      logger, request values escaped (see corsfast/_logging.py).
 
     Subclasses may override :meth:`preflight_response` and
     :meth:`refused_response` to change the status and body of the answers
@@ -83,6 +87,7 @@ class CORSMiddleware(AsgiCore):
         preflight_passthrough: bool = False,
         block_refused: bool = False,
         check_websocket: bool = False,
+        log_refusals: bool = False,
         **policy_kwargs: Any,
     ) -> None:
         if policy is None:
@@ -104,6 +109,7 @@ class CORSMiddleware(AsgiCore):
             bool(preflight_passthrough),
             bool(block_refused),
             bool(check_websocket),
+            bool(log_refusals),
         )
 
     # -- hooks ------------------------------------------------------------------
@@ -138,6 +144,13 @@ class CORSMiddleware(AsgiCore):
         else:
             await self._answer(send, decision, self.refused_response(decision))
 
+    def _log_refusal(self, decision: Any, scope: Scope) -> None:
+        """Log a refusal (``log_refusals=True``); values are escaped."""
+        origin, acrm, acrh, acrpn = asgi_request_values(
+            scope["headers"], decision.preflight)
+        log_refusal(decision, scope.get("method"), origin, scope.get("path"),
+                    acrm, acrh, acrpn)
+
     async def _send_error(self, send: Send, ours: tuple[RawHeader, ...]) -> None:
         """The 500 sent when the application fails before its response
         started: it keeps the CORS headers (SPEC 5)."""
@@ -160,7 +173,7 @@ class CORSMiddleware(AsgiCore):
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         policy = self._policy
         if policy is None:
-            policy = self._router.lookup(scope["path"])  # type: ignore[union-attr]
+            policy = self._router.lookup(scope["path"])
         if policy is not None:
             handshake = {"method": "GET", "headers": scope["headers"]}
             if not asgi_decide(policy, handshake).allowed:

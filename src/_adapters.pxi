@@ -269,16 +269,17 @@ cdef class AsgiCore:
 
     # Public so that the twin's asgi_call can run on this class in tests.
     cdef public object app, _policy, _router
-    cdef public bint _passthrough, _block_refused, _check_websocket
+    cdef public bint _passthrough, _block_refused, _check_websocket, _log_refusals
 
     def _core_init(self, app, policy, router, bint passthrough, bint block_refused,
-                   bint check_websocket):
+                   bint check_websocket, bint log_refusals=False):
         self.app = app
         self._policy = policy
         self._router = router
         self._passthrough = passthrough
         self._block_refused = block_refused
         self._check_websocket = check_websocket
+        self._log_refusals = log_refusals
 
 
 @cython.binding(True)
@@ -295,6 +296,8 @@ async def asgi_call(AsgiCore self, scope, receive, send):
             await self.app(scope, receive, send)
             return
     hook = asgi_prepare(policy, scope, send, self._passthrough, self._block_refused)
+    if self._log_refusals and not (<Decision>hook.decision).allowed:
+        self._log_refusal(hook.decision, scope)
     if hook.action != PROCEED:
         await self._act(hook, send, scope)
         return

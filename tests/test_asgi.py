@@ -607,3 +607,29 @@ def test_any_header_bytes_never_raise_or_500(method: str, headers: list[Any]) ->
         assert len(app.calls) == 1
     if r.status == 403:
         assert r.cors_names() == set()
+
+
+# -- log_refusals ------------------------------------------------------------------
+
+
+def test_refusals_are_logged_escaped_only_when_asked(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="corsfast")
+    app = App()
+    forged = "https://evil.example.net\r\nINFO fake line"
+    quiet = CORSMiddleware(app, policy())
+    scope = http_scope("GET", "/x", [(b"origin", forged.encode("latin-1"))])
+    drive(quiet, scope)
+    assert not caplog.records, "logging is opt-in"
+
+    loud = CORSMiddleware(app, policy(), log_refusals=True)
+    drive(loud, scope)
+    request(loud, origin=APP)  # allowed: not logged
+    request(loud, "OPTIONS", origin=EVIL, access_control_request_method="PUT")
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2, messages
+    assert "\r" not in messages[0] and "\n" not in messages[0]
+    assert "\\r\\n" in messages[0] or "\\x0d\\x0a" in messages[0]
+    assert "MALFORMED_REQUEST" in messages[0] and "path=/x" in messages[0]
+    assert "preflight" in messages[1] and "ORIGIN_NOT_ALLOWED" in messages[1]
+    assert [getattr(r, "cors_reason", None) for r in caplog.records] == [
+        "MALFORMED_REQUEST", "ORIGIN_NOT_ALLOWED"]
