@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import corsfast.asgi
 from corsfast import ConfigError, Policy, Router
 from corsfast._engine import AsgiSend
 from corsfast.asgi import CORSMiddleware
