@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 from typing import Any, Optional, Sequence, TextIO, Union
 
@@ -606,6 +607,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Optional[Sequence[str]] = None, *,
          out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
     """Run the command line; return the exit status."""
@@ -636,6 +645,11 @@ def main(argv: Optional[Sequence[str]] = None, *,
     except ConfigError as exc:
         err.write(f"corsfast {ns.command}: error: {exc}\n")
         return USAGE
+    except BrokenPipeError:
+        # The reader went away (corsfast demo | head): stop quietly, and
+        # keep the interpreter from complaining when it flushes stdout.
+        _silence_stdout()
+        return 0
     except OSError as exc:
         err.write(f"corsfast {ns.command}: error: cannot read "
                   f"{exc.filename or ''}: {exc.strerror or exc}\n")
