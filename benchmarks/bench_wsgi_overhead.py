@@ -5,19 +5,37 @@ allowed actual request from a browser-like client, with the same policy
 everywhere. Each WSGI call runs to completion (body consumed, ``close``
 called) with a no-op ``start_response``; every environ is a fresh copy.
 
-    python benchmarks/bench_wsgi_overhead.py            # live engine
-    CORSFAST_NO_EXTENSIONS=1 python benchmarks/...      # pure-Python twin
+    python benchmarks/bench_wsgi_overhead.py              # wall-clock time
+    python benchmarks/bench_wsgi_overhead.py --callgrind  # instruction counts
+    CORSFAST_NO_EXTENSIONS=1 python benchmarks/...        # pure-Python twin
 
-Before timing, each contender's answer is checked. Targets:
+Before measuring, each contender's answer is checked. Targets:
 corsfast.wsgi <= 1/3 of wsgicors' overhead (plain WSGI app); each drop-in
 (Flask, Django, Falcon) <= 1.10 x corsfast.wsgi around the same framework
 app.
+
+Time: rounds interleave the contenders, each round's times are taken
+against the bare app's in the same round, and the median over the rounds
+is kept. The overheads on Flask and Django apps are a few percent of the
+app's own time, so on a busy machine use many rounds, or the callgrind
+mode. That one runs
+each contender in its own process under ``valgrind --tool=callgrind`` with
+0 and with ``--requests`` requests and divides the difference: instructions
+per request, stable to within a few hundred. Every process builds every
+contender of its framework, so all runs share one memory layout; with
+``--seeds`` the median over several hash seeds is kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import io
+import os
+import re
+import statistics
+import subprocess
+import sys
 import timeit
 from typing import Any, Callable
 
@@ -118,14 +136,25 @@ def check(name: str, wsgi: Any, cors: bool) -> None:
 
 
 def measure(contenders: dict[str, Any], number: int, repeat: int) -> dict[str, float]:
-    """Best time per call of each contender, rounds interleaved."""
-    best = {name: float("inf") for name in contenders}
+    """Overhead per call of each contender over "bare", in seconds.
+
+    Rounds interleave the contenders; within a round each one's time is
+    taken against bare's time in the same round (so a slow spell of the
+    machine hits both), and the median of those differences over the
+    rounds is kept. ``timeit`` turns the garbage collector off while timing.
+    """
     timers = {name: timeit.Timer(lambda wsgi=wsgi: run(wsgi))
               for name, wsgi in contenders.items()}
+    differences: dict[str, list[float]] = {name: [] for name in contenders if name != "bare"}
+    bare_times: list[float] = []
     for _ in range(repeat):
-        for name, timer in timers.items():
-            best[name] = min(best[name], timer.timeit(number) / number)
-    return best
+        times = {name: timer.timeit(number) / number for name, timer in timers.items()}
+        bare_times.append(times["bare"])
+        for name in differences:
+            differences[name].append(times[name] - times["bare"])
+    result = {name: statistics.median(values) for name, values in differences.items()}
+    result["bare"] = min(bare_times)
+    return result
 
 
 # -- framework apps ----------------------------------------------------------------
@@ -200,50 +229,129 @@ def falcon_apps() -> tuple[Any, Any]:
     return build([]), build([FalconCORS(**POLICY_ARGS)])
 
 
+# -- contenders ----------------------------------------------------------------------
+
+
+FRAMEWORKS = ("plain", "flask", "django", "falcon")
+BUILDERS: dict[str, Callable[[], tuple[Any, Any]]] = {
+    "flask": flask_apps, "django": django_apps, "falcon": falcon_apps}
+
+
+def contenders(framework: str) -> dict[str, Any]:
+    """Name -> WSGI app; "bare" first. Each answer is checked here."""
+    if framework == "plain":
+        from wsgicors import CORS as WsgiCors
+
+        apps = {"bare": plain_app,
+                "wsgicors": WsgiCors(plain_app, **WSGICORS_ARGS),
+                "generic": CORSMiddleware(plain_app, **POLICY_ARGS)}
+    else:
+        bare, drop_in = BUILDERS[framework]()
+        apps = {"bare": bare, "generic": CORSMiddleware(bare, **POLICY_ARGS),
+                "drop-in": drop_in}
+    for name, wsgi in apps.items():
+        check(f"{framework} {name}", wsgi, cors=name != "bare")
+    return apps
+
+
+def ratios(framework: str, cost: dict[str, float]) -> str:
+    """The figures that have targets, from overheads (bare already taken off)."""
+    if framework == "plain":
+        return (f"corsfast.wsgi / wsgicors {cost['generic'] / cost['wsgicors']:.3f} "
+                f"(target <= 0.333)")
+    return f"drop-in / generic {cost['drop-in'] / cost['generic']:.2f} (target <= 1.10)"
+
+
+# -- wall-clock mode --------------------------------------------------------------
+
+
+def time_all(number: int, repeat: int) -> None:
+    for framework in FRAMEWORKS:
+        apps = contenders(framework)
+        scale = 4 if framework == "plain" else 1
+        cost = measure(apps, number * scale, repeat)
+        base = cost.pop("bare")
+        parts = ", ".join(f"{name} {value * 1e9:.0f} ns" for name, value in cost.items())
+        print(f"{framework}: bare {base * 1e9:.0f} ns/request; overhead {parts}; "
+              f"{ratios(framework, cost)}")
+
+
+# -- callgrind mode ---------------------------------------------------------------------
+
+
+def run_only(framework: str, name: str, requests: int) -> None:
+    """The body of one callgrind process: build, check, warm up, run."""
+    wsgi = contenders(framework)[name]
+    for _ in range(50):
+        run(wsgi)
+    gc.collect()
+    gc.disable()
+    for _ in range(requests):
+        run(wsgi)
+
+
+def instructions(framework: str, name: str, requests: int, seed: int) -> int:
+    # The child imports what this process imported (corsfast from a checkout).
+    env = dict(os.environ, PYTHONHASHSEED=str(seed),
+               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+               sys.executable, __file__, "--run", framework, name, str(requests)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"no callgrind total for {framework} {name}:\n{done.stderr}")
+    return int(found.group(1))
+
+
+def callgrind_all(requests: int, seeds: list[int], jobs: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    for framework in FRAMEWORKS:
+        names = list(contenders(framework))
+        runs = {(name, seed, n): pool.submit(instructions, framework, name, n, seed)
+                for name in names for seed in seeds for n in (0, requests)}
+        per_request: dict[str, float] = {}
+        for name in names:
+            samples = [(runs[name, seed, requests].result()
+                        - runs[name, seed, 0].result()) / requests for seed in seeds]
+            per_request[name] = statistics.median(samples)
+        base = per_request.pop("bare")
+        cost = {name: value - base for name, value in per_request.items()}
+        parts = ", ".join(f"{name} {value:.0f}" for name, value in cost.items())
+        print(f"{framework}: bare {base:.0f} instructions/request; overhead {parts}; "
+              f"{ratios(framework, cost)}", flush=True)
+
+
 # -- main -----------------------------------------------------------------------------
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--number", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--number", type=int, default=1000,
+                        help="requests per timed round (x4 for the plain app)")
+    parser.add_argument("--repeat", type=int, default=60, help="timed rounds")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions under valgrind instead of timing")
+    parser.add_argument("--requests", type=int, default=2000,
+                        help="requests per callgrind process")
+    parser.add_argument("--seeds", default="0",
+                        help="comma-separated PYTHONHASHSEED values (callgrind)")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="callgrind processes at a time")
+    parser.add_argument("--run", nargs=3, metavar=("FRAMEWORK", "NAME", "N"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    from wsgicors import CORS as WsgiCors
-
+    if args.run:
+        framework, name, requests = args.run
+        run_only(framework, name, int(requests))
+        return
     print(f"engine: {corsfast.ENGINE}")
-    contenders = {
-        "wsgicors": WsgiCors(plain_app, **WSGICORS_ARGS),
-        "corsfast.wsgi": CORSMiddleware(plain_app, **POLICY_ARGS),
-    }
-    check("bare", plain_app, cors=False)
-    for name, wsgi in contenders.items():
-        check(name, wsgi, cors=True)
-    best = measure({"bare": plain_app, **contenders}, args.number * 4, args.repeat)
-    bare = best.pop("bare")
-    overhead = {name: value - bare for name, value in best.items()}
-    print(f"plain WSGI app: bare {bare * 1e9:.0f} ns/request")
-    for name, value in overhead.items():
-        print(f"  {name:28s} overhead {value * 1e9:7.0f} ns")
-    print(f"  corsfast.wsgi / wsgicors overhead: "
-          f"{overhead['corsfast.wsgi'] / overhead['wsgicors']:.3f} (target <= 0.333)")
-
-    for framework, build in (("flask", flask_apps), ("django", django_apps),
-                             ("falcon", falcon_apps)):
-        bare_app, drop_in = build()
-        generic = CORSMiddleware(bare_app, **POLICY_ARGS)
-        check(f"{framework} bare", bare_app, cors=False)
-        check(f"{framework} drop-in", drop_in, cors=True)
-        check(f"{framework} + corsfast.wsgi", generic, cors=True)
-        best = measure({"bare": bare_app, "generic": generic, "drop-in": drop_in},
-                       args.number, args.repeat)
-        base = best["bare"]
-        generic_cost = best["generic"] - base
-        drop_in_cost = best["drop-in"] - base
-        print(f"{framework}: bare {base * 1e9:.0f} ns/request; overhead "
-              f"corsfast.wsgi {generic_cost * 1e9:.0f} ns, drop-in "
-              f"{drop_in_cost * 1e9:.0f} ns; drop-in / generic "
-              f"{drop_in_cost / generic_cost:.2f} (target <= 1.10)")
+    if args.callgrind:
+        callgrind_all(args.requests, [int(seed) for seed in args.seeds.split(",")],
+                      args.jobs)
+    else:
+        time_all(args.number, args.repeat)
 
 
 if __name__ == "__main__":

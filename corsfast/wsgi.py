@@ -15,17 +15,23 @@ token by token.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Iterable, Iterator, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Protocol, Union
 
-from ._engine import WsgiCore
+from . import _adapters_py
+from ._engine import WsgiCore, WsgiStartResponse
 from ._policy import Policy
 from ._router import Router
 
-__all__ = ["CORSMiddleware"]
+__all__ = ["CORSMiddleware", "past_middleware"]
 
 Header = tuple[str, str]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class _Lookup(Protocol):
+    def lookup(self, path: str) -> Optional[Policy]: ...
+
 
 _STATUS_LINES = {
     200: "200 OK",
@@ -47,9 +53,11 @@ _EMPTY_LENGTH: Header = ("content-length", "0")
 class CORSMiddleware(WsgiCore):
     """Wrap a WSGI application with a CORS policy.
 
-    ``policy`` is a :class:`corsfast.Policy` or a :class:`corsfast.Router`;
-    without one, the keyword arguments build a ``Policy``. With a router,
-    requests whose ``PATH_INFO`` matches no prefix pass through untouched.
+    ``policy`` is a :class:`corsfast.Policy` or a router: a
+    :class:`corsfast.Router`, or any object whose ``lookup(path)`` returns
+    a ``Policy`` or None; without one, the keyword arguments build a
+    ``Policy``. With a router, ``lookup`` gets ``PATH_INFO`` as the server
+    gives it, and requests it gives None for pass through untouched.
 
     ``preflight_passthrough=True`` hands preflights to the application and
     adds the decision's headers to its answer instead of answering them here.
@@ -67,7 +75,7 @@ class CORSMiddleware(WsgiCore):
     def __init__(
         self,
         app: WSGIApp,
-        policy: Union[Policy, Router, None] = None,
+        policy: Union[Policy, Router, _Lookup, None] = None,
         *,
         preflight_passthrough: bool = False,
         block_refused: bool = False,
@@ -81,24 +89,45 @@ class CORSMiddleware(WsgiCore):
             )
         if policy is None:
             policy = Policy(**policy_kwargs)
-        elif not isinstance(policy, (Policy, Router)):
+        elif not isinstance(policy, Policy) and not callable(
+                getattr(policy, "lookup", None)):
             raise TypeError(
                 "CORSMiddleware: policy must be a corsfast.Policy or "
-                f"corsfast.Router, got {type(policy).__name__}"
+                "corsfast.Router (or an object with a lookup(path) method), "
+                f"got {type(policy).__name__}"
             )
         self.policy = policy
         self.preflight_passthrough = bool(preflight_passthrough)
         self.block_refused = bool(block_refused)
+        is_policy = isinstance(policy, Policy)
         self._core_init(
             app,
-            policy if isinstance(policy, Policy) else None,
-            policy if isinstance(policy, Router) else None,
+            policy if is_policy else None,
+            None if is_policy else policy,
             self.preflight_passthrough,
             self.block_refused,
             _answer,
             _send_error,
             _GuardedBody,
         )
+
+
+# The hook types the middleware hands the application as start_response
+# (the compiled one and its twin, which tests run too).
+_HOOKS = frozenset({WsgiStartResponse, _adapters_py.WsgiStartResponse})
+
+
+def past_middleware(start_response: StartResponse) -> StartResponse:
+    """The server's own ``start_response`` behind this middleware's hook.
+
+    An application that answers CORS itself for some responses (a view
+    decorator, say) starts those responses through it; the middleware then
+    leaves their headers alone. Anything that is not the hook comes back
+    unchanged.
+    """
+    if type(start_response) in _HOOKS:
+        return start_response.start_response  # type: ignore[attr-defined,no-any-return]
+    return start_response
 
 
 def _answer(start_response: StartResponse, status: Optional[int],

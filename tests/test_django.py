@@ -35,6 +35,7 @@ from django.test import AsyncClient, Client, override_settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 import corsfast.contrib.django as cd  # noqa: E402
+from corsfast import _adapters_py  # noqa: E402
 from corsfast.contrib.django import CorsMiddleware  # noqa: E402
 
 FOO = "https://foo.example"
@@ -67,7 +68,9 @@ urlpatterns = [
 
 @pytest.fixture(autouse=True)
 def _engine_under_test(engine: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cd, "check_request", engine.check_request)
+    """Run the middleware on the engine under test's per-request pieces."""
+    pieces = engine if engine.ENGINE_NAME == "cython" else _adapters_py
+    monkeypatch.setattr(cd, "wsgi_decide", pieces.wsgi_decide)
 
 
 def client() -> Client:

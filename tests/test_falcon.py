@@ -11,7 +11,7 @@ import pytest
 from falcon import testing
 
 import corsfast.contrib.falcon as cfal
-from corsfast import Policy, Router
+from corsfast import Policy, Router, _adapters_py
 from corsfast.contrib.falcon import CORSMiddleware
 
 ORIGIN = "https://app.example.com"
@@ -22,6 +22,9 @@ KW = dict(allow_origins=[ORIGIN], allow_methods=["GET", "PUT"], allow_headers=["
 
 @pytest.fixture(autouse=True)
 def _engine_under_test(engine: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the middleware on the engine under test's per-request pieces."""
+    pieces = engine if engine.ENGINE_NAME == "cython" else _adapters_py
+    monkeypatch.setattr(cfal, "wsgi_decide", pieces.wsgi_decide)
     monkeypatch.setattr(cfal, "check_request", engine.check_request)
 
 

@@ -12,7 +12,8 @@ import flask
 import pytest
 
 import corsfast.contrib.flask as cf
-from corsfast import ConfigError
+import corsfast.wsgi
+from corsfast import ConfigError, _adapters_py
 from corsfast.contrib.flask import CORS, cross_origin
 
 FOO = "http://foo.com"
@@ -21,7 +22,12 @@ BAR = "http://bar.com"
 
 @pytest.fixture(autouse=True)
 def _engine_under_test(engine: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decorator and hook use check_request; the extension runs the WSGI
+    middleware, on the engine under test's per-request pieces."""
+    pieces = engine if engine.ENGINE_NAME == "cython" else _adapters_py
     monkeypatch.setattr(cf, "check_request", engine.check_request)
+    monkeypatch.setattr(cf, "wsgi_decide", pieces.wsgi_decide)
+    monkeypatch.setattr(corsfast.wsgi.CORSMiddleware, "__call__", pieces.WsgiCore.__call__)
 
 
 def make_app(**config: Any) -> Any:
@@ -331,3 +337,80 @@ def test_decorator_wins_over_the_extension() -> None:
     resp = get(app, "/foo-only", Origin=BAR)
     assert "Access-Control-Allow-Origin" not in resp.headers
     assert get(app, "/foo-only", Origin=FOO).headers["Access-Control-Allow-Origin"] == FOO
+
+
+# -- how the extension is installed ----------------------------------------------------
+
+
+def test_extension_wraps_wsgi_app_and_blueprints_use_a_hook() -> None:
+    app = make_app()
+    CORS(app, origins=[FOO])
+    assert isinstance(app.wsgi_app, corsfast.wsgi.CORSMiddleware)
+    assert not app.after_request_funcs
+    bp = flask.Blueprint("bp2", __name__)
+    CORS(bp, origins=[FOO])
+    assert bp.after_request_funcs[None]
+
+
+def test_always_send_false_leaves_requests_without_origin_alone() -> None:
+    app = make_app()
+    CORS(app, origins=[FOO], always_send=False)
+    assert get(app, "/api/items", Origin=FOO).headers["Access-Control-Allow-Origin"] == FOO
+    resp = get(app, "/api/vary")
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"  # the view's own
+    assert resp.headers["Vary"] == "Accept-Encoding"
+
+
+def test_decorated_view_preflight_wins_over_the_extension() -> None:
+    app = make_decorated_app()
+
+    @app.route("/plain", methods=["GET", "PUT"])
+    def plain() -> str:
+        return "plain"
+
+    CORS(app, origins=[BAR])
+    ok = preflight(app, "/foo-only", FOO, **{"Access-Control-Request-Headers": "x-token"})
+    assert ok.status_code == 200
+    assert ok.headers["Access-Control-Allow-Origin"] == FOO
+    assert ok.headers["Access-Control-Allow-Headers"] == "x-token"
+    assert preflight(app, "/foo-only", BAR).status_code == 403
+    # An undecorated route is the extension's.
+    assert preflight(app, "/plain", BAR).status_code == 200
+    assert preflight(app, "/plain", FOO).status_code == 403
+
+
+def test_resources_are_matched_on_the_decoded_path_and_remembered() -> None:
+    app = make_app()
+
+    @app.route("/caf\u00e9")
+    def cafe() -> str:
+        return "cafe"
+
+    CORS(app, resources={"/caf\u00e9": {"origins": [FOO]}, r"/api/.*": {"origins": [BAR]}})
+    router = app.wsgi_app.policy
+    assert get(app, "/caf%C3%A9", Origin=FOO).headers["Access-Control-Allow-Origin"] == FOO
+    assert get(app, "/api/items", Origin=BAR).headers["Access-Control-Allow-Origin"] == BAR
+    assert "Access-Control-Allow-Origin" not in get(app, "/other", Origin=FOO).headers
+    assert set(router) == {"/caf\u00c3\u00a9", "/api/items", "/other"}
+    for i in range(cf._PATH_CACHE_SIZE + 10):
+        router.lookup(f"/api/{i}")
+    assert len(router) == cf._PATH_CACHE_SIZE
+    assert get(app, "/api/items", Origin=BAR).headers["Access-Control-Allow-Origin"] == BAR
+
+
+def test_propagated_exceptions_still_get_a_cors_500() -> None:
+    app = make_app()
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    CORS(app, origins=[FOO])
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        captured.update(status=status, headers=dict(headers))
+        return lambda data: None
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/boom", "SERVER_NAME": "x",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "HTTP_ORIGIN": FOO}
+    with pytest.raises(RuntimeError):
+        app(environ, start_response)
+    assert captured["status"].startswith("500")
+    assert captured["headers"]["access-control-allow-origin"] == FOO

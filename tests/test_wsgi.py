@@ -368,6 +368,46 @@ def test_router_never_unquotes_path_info_again() -> None:
     assert resp.headers == []
 
 
+class PathTable:
+    """A router of one's own: anything with lookup(path) -> Policy | None."""
+
+    def __init__(self, table: dict[str, Policy]) -> None:
+        self.table = table
+        self.seen: list[str] = []
+
+    def lookup(self, path: str) -> Optional[Policy]:
+        self.seen.append(path)
+        return self.table.get(path)
+
+
+def test_any_object_with_lookup_is_a_router() -> None:
+    app = App()
+    router = PathTable({"/exact": Policy(allow_origins=[ORIGIN], allow_methods=["PUT"])})
+    mw = CORSMiddleware(app, router)
+    assert mw.policy is router
+    assert serve(mw, environ_for(path="/exact", origin=ORIGIN)).get(
+        "access-control-allow-origin") == ORIGIN
+    assert serve(mw, environ_for(path="/exact/more", origin=ORIGIN)).headers == []
+    assert serve(mw, preflight("/exact")).status == "204 No Content"
+    assert router.seen == ["/exact", "/exact/more", "/exact"] and app.calls == 2
+
+
+def test_past_middleware_leaves_a_response_alone() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] == "/own":
+            start_response = corsfast.wsgi.past_middleware(start_response)
+        start_response("200 OK", [("Access-Control-Allow-Origin", "*")])
+        return [b"x"]
+
+    mw = CORSMiddleware(app, **POLICY_KW)
+    own = serve(mw, environ_for(path="/own", origin=ORIGIN))
+    assert own.headers == [("Access-Control-Allow-Origin", "*")]
+    other = serve(mw, environ_for(path="/other", origin=ORIGIN))
+    assert other.get("access-control-allow-origin") == ORIGIN
+    plain = Response()
+    assert corsfast.wsgi.past_middleware(plain.start_response) == plain.start_response
+
+
 # -- errors keep CORS --------------------------------------------------------------------
 
 

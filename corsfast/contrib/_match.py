@@ -26,7 +26,7 @@ _SCOPED_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"),
 
 
 def origin_regex(patterns: Iterable[Any], *, where: str,
-                 string_flags: int = 0) -> "re.Pattern[str]":
+                 string_flags: int = 0) -> re.Pattern[str]:
     """One regex that full-matches what any of ``patterns`` full-matches.
 
     Strings are compiled with ``string_flags``; compiled patterns keep their

@@ -24,7 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.http import HttpResponse
 
-from .._engine import check_request
+from .._engine import wsgi_decide
 from .._headers import CORS_RESPONSE_HEADERS, merge_vary
 from .._policy import ConfigError, Policy
 from ._match import origin_regex, path_matcher
@@ -57,6 +57,8 @@ _ALL_ORIGINS_CREDENTIALS_WARNING = (
     "logged-in user. List CORS_ALLOWED_ORIGINS instead."
 )
 _warned: set[str] = set()
+_TOUCHED = CORS_RESPONSE_HEADERS | {"vary"}
+_PATH_CACHE_SIZE = 1024  # CORS_URLS_REGEX answers kept per path
 
 
 def _reflect_any(origin: str) -> bool:
@@ -88,7 +90,7 @@ def _strings(name: str, value: Any, errors: list[str],
 class _Config:
     """The CORS_* settings, validated and compiled once."""
 
-    __slots__ = ("policy", "enabled")
+    __slots__ = ("policy", "enabled", "_seen")
 
     policy: Policy
     enabled: Optional[Callable[[str], bool]]
@@ -160,9 +162,27 @@ class _Config:
             # The default covers every path: skip the regex on each request.
             self.enabled = (None if urls_regex == DEFAULT_URLS_REGEX
                             else path_matcher(urls_regex, where="CORS_URLS_REGEX"))
+            self._seen: dict[str, Optional[Policy]] = {}
         except ConfigError as exc:
             raise ImproperlyConfigured(_message(
                 [_rename(e) for e in exc.errors])) from exc
+
+
+    def policy_for(self, path: str) -> Optional[Policy]:
+        """The policy when CORS_URLS_REGEX covers ``path``, else None.
+
+        Answers are kept per path, for a bounded number of paths: past that,
+        the regex runs on every request for a new path.
+        """
+        seen = self._seen
+        try:
+            return seen[path]
+        except KeyError:
+            pass
+        policy = self.policy if self.enabled(path) else None  # type: ignore[misc]
+        if len(seen) < _PATH_CACHE_SIZE:
+            seen[path] = policy
+        return policy
 
 
 def _rename(error: str) -> str:
@@ -216,11 +236,12 @@ class CorsMiddleware:
     def __call__(self, request: Any) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        config = _current()
-        enabled = config.enabled
-        if enabled is not None and not enabled(request.path_info):
+        config = _config or _current()
+        policy = (config.policy if config.enabled is None
+                  else config.policy_for(request.path_info))
+        if policy is None:
             return self.get_response(request)
-        decision = _decide(config.policy, request.META)
+        decision = wsgi_decide(policy, request.META)
         if decision.preflight:
             return _preflight_response(decision)
         response = self.get_response(request)
@@ -228,28 +249,17 @@ class CorsMiddleware:
         return response
 
     async def __acall__(self, request: Any) -> Any:
-        config = _current()
-        enabled = config.enabled
-        if enabled is not None and not enabled(request.path_info):
+        config = _config or _current()
+        policy = (config.policy if config.enabled is None
+                  else config.policy_for(request.path_info))
+        if policy is None:
             return await self.get_response(request)
-        decision = _decide(config.policy, request.META)
+        decision = wsgi_decide(policy, request.META)
         if decision.preflight:
             return _preflight_response(decision)
         response = await self.get_response(request)
         _write(response, decision.headers)
         return response
-
-
-def _decide(policy: Policy, meta: Any) -> Any:
-    origin = meta.get("HTTP_ORIGIN")
-    method = meta.get("REQUEST_METHOD", "GET")
-    if origin is not None and method == "OPTIONS":
-        return check_request(
-            policy, method, origin,
-            meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-            meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-            meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"))
-    return check_request(policy, method, origin)
 
 
 def _preflight_response(decision: Any) -> HttpResponse:
@@ -261,8 +271,21 @@ def _preflight_response(decision: Any) -> HttpResponse:
 
 
 def _write(response: Any, ours: tuple[tuple[str, str], ...]) -> None:
-    """Replace the response's CORS headers with ours; merge ``vary``."""
+    """Replace the response's CORS headers with ours; merge ``vary``.
+
+    The usual case (the view set no CORS header and no ``Vary``) writes
+    straight into the header store, under lowercase keys as
+    ``ResponseHeaders.__setitem__`` would. That skips Django's charset and
+    newline checks, which the engine's values need no longer: they are
+    constants validated when the Policy was built, or request values the
+    engine validated before echoing them.
+    """
     headers = response.headers
+    store = getattr(headers, "_store", None)
+    if type(store) is dict and _TOUCHED.isdisjoint(store):
+        for name, value in ours:
+            store[name] = (name, value)
+        return
     if any(key.lower() in CORS_RESPONSE_HEADERS for key in headers):
         for name in CORS_RESPONSE_HEADERS:
             if name in headers:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from .._engine import check_request
+from .._engine import check_request, wsgi_decide
 from .._headers import CORS_RESPONSE_HEADERS, merge_vary
 from .._policy import Policy
 from .._router import Router
@@ -25,6 +25,7 @@ from .._router import Router
 __all__ = ["CORSMiddleware"]
 
 _KEY = "corsfast.decision"  # where the decision waits between the two hooks
+_TOUCHED = CORS_RESPONSE_HEADERS | {"vary"}
 
 
 class CORSMiddleware:
@@ -63,18 +64,9 @@ class CORSMiddleware:
         policy = self._policy or self._router.lookup(env.get("PATH_INFO", ""))  # type: ignore[union-attr]
         if policy is None:
             return
-        origin = env.get("HTTP_ORIGIN")
-        method = env.get("REQUEST_METHOD", "GET")
-        if origin is not None and method == "OPTIONS":
-            decision = check_request(
-                policy, method, origin,
-                env.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-                env.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-                env.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"))
-        else:
-            decision = check_request(policy, method, origin)
-        env[_KEY] = decision
-        self._short_circuit(decision, resp)
+        decision = env[_KEY] = wsgi_decide(policy, env)
+        if decision.preflight or self.block_refused:
+            self._short_circuit(decision, resp)
 
     def process_response(self, req: Any, resp: Any, resource: Any,
                          req_succeeded: bool) -> None:
@@ -89,6 +81,8 @@ class CORSMiddleware:
         policy = self._policy or self._router.lookup(scope.get("path", ""))  # type: ignore[union-attr]
         if policy is None:
             return
+        # Falcon has already read the scope's headers (an ASGI server may
+        # give them as a one-shot iterable): ask its request for them.
         get = req.get_header
         origin = get("Origin")
         method = req.method
@@ -100,7 +94,8 @@ class CORSMiddleware:
         else:
             decision = check_request(policy, method, origin)
         scope[_KEY] = decision
-        self._short_circuit(decision, resp)
+        if decision.preflight or self.block_refused:
+            self._short_circuit(decision, resp)
 
     async def process_response_async(self, req: Any, resp: Any, resource: Any,
                                      req_succeeded: bool) -> None:
@@ -126,7 +121,16 @@ class CORSMiddleware:
 
 
 def _write(resp: Any, ours: tuple[tuple[str, str], ...]) -> None:
-    """Replace the response's CORS headers with ours; merge ``vary``."""
+    """Replace the response's CORS headers with ours; merge ``vary``.
+
+    When the resource set neither, the decision's headers go into Falcon's
+    header dict in one update: the names are already lowercase and the
+    values are str, which is all ``set_headers`` would ensure.
+    """
+    store = getattr(resp, "_headers", None)
+    if type(store) is dict and _TOUCHED.isdisjoint(store):
+        store.update(ours)
+        return
     existing = resp.headers  # a copy, keys lowercase
     if not CORS_RESPONSE_HEADERS.isdisjoint(existing):
         for name in CORS_RESPONSE_HEADERS:

@@ -8,9 +8,12 @@ flask-cors's (``resources``, ``origins``, ``methods``, ``allow_headers``,
 ``allow_private_network``, ``intercept_exceptions``), read from the same
 places (defaults, then the app's ``CORS_*`` config, then keyword arguments,
 then per-resource options). Each set of options becomes one
-:class:`corsfast.Policy` at setup time; each request is decided by the
-engine. Where flask-cors matches loosely (origin regexes matched only at
-their start, resource regexes likewise, paths unquoted twice), this module
+:class:`corsfast.Policy` at setup time. On an app, ``CORS`` installs
+:class:`corsfast.wsgi.CORSMiddleware` around ``app.wsgi_app`` with the
+resources as its router, so a request costs what the generic middleware
+costs; ``@cross_origin`` and blueprints decide in Flask's request context.
+Where flask-cors matches loosely (origin regexes matched only at their
+start, resource regexes likewise, paths unquoted twice), this module
 matches strictly; docs/wsgi.md lists every difference.
 """
 
@@ -25,9 +28,10 @@ from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar
 
 from flask import current_app, make_response, request
 
-from .._engine import check_request
+from .._engine import check_request, wsgi_decide
 from .._headers import CORS_RESPONSE_HEADERS, merge_vary
 from .._policy import ConfigError, Policy
+from ..wsgi import CORSMiddleware, past_middleware
 from ._match import origin_regex, path_matcher
 
 __all__ = [
@@ -92,6 +96,9 @@ _NO_VARY_WARNING = (
     "caches may then serve one origin's CORS answer to another."
 )
 _warned: set[str] = set()
+# Resource keys that cover every path (flask-cors's default is r"/*").
+_EVERY_PATH = frozenset({"*", ".*", "/*", "/.*"})
+_PATH_CACHE_SIZE = 1024  # paths whose resource is remembered, per router
 
 
 def _warn_once(message: str) -> None:
@@ -208,6 +215,13 @@ class _Rule:
             **kwargs,
         )
 
+    def without_origin(self) -> Optional[Policy]:
+        """The policy for requests without ``Origin``; None leaves them
+        untouched (``always_send=False``)."""
+        if not self.always_send:
+            return None
+        return self.no_origin_policy or self.policy
+
     def apply(self, response: Any, req: Any = None) -> None:
         """Decide the current request and write the answer on ``response``."""
         environ = (req or request._get_current_object()).environ  # type: ignore[attr-defined]
@@ -310,11 +324,80 @@ def _resources(spec: Any) -> list[tuple[Any, dict[str, Any]]]:
                      "dict of pattern -> options")
 
 
-# -- the extension -----------------------------------------------------------------
+# -- the extension ------------------------------------------------------------------
+
+
+Resources = list[tuple[Callable[[str], bool], _Rule]]
+
+
+def _request_path(path_info: str) -> str:
+    """``request.path`` as Werkzeug makes it from ``PATH_INFO``."""
+    try:
+        path = path_info.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        path = path_info
+    return "/" + path.lstrip("/")
+
+
+class _PathPolicies(dict):  # type: ignore[type-arg]
+    """A router for :class:`corsfast.wsgi.CORSMiddleware`: ``PATH_INFO`` ->
+    the policy of the first resource (in flask-cors's order) whose pattern
+    matches ``request.path``, or None when none does.
+
+    ``lookup`` is the dict's own subscript, so a path seen before costs the
+    middleware one dict lookup; ``__missing__`` matches the resources and
+    remembers the answer for up to ``_PATH_CACHE_SIZE`` paths (paths come
+    from clients: past that, new paths are matched every time).
+    """
+
+    __slots__ = ("_resources", "_choose")
+
+    lookup = dict.__getitem__
+
+    def __init__(self, resources: Resources,
+                 choose: Callable[[_Rule], Optional[Policy]]) -> None:
+        super().__init__()
+        self._resources = resources
+        self._choose = choose
+
+    def __missing__(self, path_info: str) -> Optional[Policy]:
+        path = _request_path(path_info)
+        policy = None
+        for matches, rule in self._resources:
+            if matches(path):
+                policy = self._choose(rule)
+                break
+        if len(self) < _PATH_CACHE_SIZE:
+            self[path_info] = policy
+        return policy
+
+
+def _router(keys: list[Any], resources: Resources,
+            choose: Callable[[_Rule], Optional[Policy]]) -> Any:
+    """A policy when the first resource covers every path, else a router."""
+    if isinstance(keys[0], str) and keys[0] in _EVERY_PATH:
+        return choose(resources[0][1])
+    return _PathPolicies(resources, choose)
+
+
+def _policy_of(rule: _Rule) -> Optional[Policy]:
+    return rule.policy
+
+
+def _without_origin(rule: _Rule) -> Optional[Policy]:
+    return rule.without_origin()
 
 
 class CORS:
-    """flask-cors's extension: ``CORS(app, **options)`` or ``init_app``."""
+    """flask-cors's extension: ``CORS(app, **options)`` or ``init_app``.
+
+    On a Flask app, the extension wraps ``app.wsgi_app`` in
+    :class:`corsfast.wsgi.CORSMiddleware`, with the resources as its
+    router: each request is decided once, before Flask sees it, and the
+    answer is written as the response starts. On a blueprint (which has no
+    ``wsgi_app``), or with ``vary_header=False``, it works from an
+    ``after_request`` hook instead.
+    """
 
     def __init__(self, app: Any = None, **kwargs: Any) -> None:
         self._options = kwargs
@@ -323,24 +406,106 @@ class CORS:
 
     def init_app(self, app: Any, **kwargs: Any) -> None:
         merged = _merged(app, self._options, kwargs)
+        specs = _resources(merged.get("resources", r"/*"))
         rules = [(_path_matcher(key), _Rule(_merged(app, self._options, kwargs, extra)))
-                 for key, extra in _resources(merged.get("resources", r"/*"))]
+                 for key, extra in specs]
+        if not rules:
+            return
+        if (callable(getattr(app, "wsgi_app", None))
+                and all(rule.vary_header for _, rule in rules)):
+            _wrap(app, [key for key, _ in specs], rules)
+        else:
+            _hook(app, rules)
 
-        def cors_after_request(response: Any) -> Any:
-            if getattr(response, _EVALUATED, False):
-                return response  # a @cross_origin view already answered
-            req = request._get_current_object()  # type: ignore[attr-defined]
-            path = req.path
-            for matches, rule in rules:
-                if matches(path):
-                    rule.apply(response, req)
-                    setattr(response, _EVALUATED, True)
-                    break
-            return response
 
-        app.after_request(cors_after_request)
-        # Flask (>= 1.1) runs after_request for error responses, handled or
-        # not, so intercept_exceptions needs no hook of its own here.
+def _wrap(app: Any, keys: list[Any], rules: Resources) -> None:
+    """Install the middleware around ``app.wsgi_app``."""
+    wsgi_app = app.wsgi_app
+    with_origin = _router(keys, rules, _policy_of)
+    without = _router(keys, rules, _without_origin)
+    # Preflights reach Flask, as with flask-cors: a @cross_origin view
+    # answers its own, and other routes get Flask's automatic OPTIONS
+    # response with the decision's headers added (403 below when refused).
+    core = CORSMiddleware(wsgi_app, with_origin, preflight_passthrough=True)
+    if isinstance(with_origin, _PathPolicies):
+        same = all(rule.without_origin() is rule.policy for _, rule in rules)
+    else:
+        same = without is with_origin
+    if same:
+        app.wsgi_app = core
+    else:
+        # Requests without Origin get another answer (flask-cors's '*', or
+        # none with always_send=False): pick the middleware by Origin.
+        plain = (wsgi_app if without is None
+                 else CORSMiddleware(wsgi_app, without, preflight_passthrough=True))
+
+        def cors_wsgi_app(environ: dict[str, Any], start_response: Any) -> Any:
+            if "HTTP_ORIGIN" in environ:
+                return core(environ, start_response)
+            return plain(environ, start_response)
+
+        app.wsgi_app = cors_wsgi_app
+
+    default_options = app.make_default_options_response
+
+    def make_default_options_response() -> Any:
+        """Flask's automatic OPTIONS answer; a refused preflight gets 403."""
+        response = default_options()
+        environ = request.environ
+        policy = (with_origin.lookup(environ.get("PATH_INFO", ""))
+                  if isinstance(with_origin, _PathPolicies) else with_origin)
+        if policy is not None:
+            decision = wsgi_decide(policy, environ)
+            if decision.preflight and not decision.allowed:
+                response.status_code = 403
+        return response
+
+    make_default_options_response.__wrapped__ = default_options  # type: ignore[attr-defined]
+    app.make_default_options_response = make_default_options_response
+
+
+def _hook(app: Any, rules: Resources) -> None:
+    """Work from an ``after_request`` hook (blueprints, vary_header=False)."""
+
+    def cors_after_request(response: Any) -> Any:
+        if getattr(response, _EVALUATED, False):
+            return response  # a @cross_origin view already answered
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        path = req.path
+        for matches, rule in rules:
+            if matches(path):
+                rule.apply(response, req)
+                setattr(response, _EVALUATED, True)
+                break
+        return response
+
+    app.after_request(cors_after_request)
+    # Flask (>= 1.1) runs after_request for error responses, handled or
+    # not, so intercept_exceptions needs no hook of its own here.
+
+
+# -- a response the extension's middleware leaves alone --------------------------------
+
+
+_UNTOUCHED: dict[type, type] = {}
+
+
+def _leave_alone(response: Any) -> None:
+    """Mark a @cross_origin view's response so the extension's middleware
+    (if the app has one) does not write over it: it starts through the
+    server's own start_response (see ``corsfast.wsgi.past_middleware``)."""
+    cls = type(response)
+    if cls in _UNTOUCHED.values():
+        return
+    sub = _UNTOUCHED.get(cls)
+    if sub is None:
+        def __call__(self: Any, environ: Any, start_response: Any) -> Any:
+            return cls.__call__(self, environ, past_middleware(start_response))
+
+        sub = _UNTOUCHED[cls] = type(cls.__name__, (cls,), {
+            "__slots__": (), "__call__": __call__, "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__})
+    response.__class__ = sub
 
 
 # -- the decorator -------------------------------------------------------------------
@@ -357,7 +522,7 @@ def cross_origin(*args: Any, **kwargs: Any) -> Callable[[F], F]:
             target.provide_automatic_options = False
         _Rule(_merged(None, options))  # report bad options at import time
         # One compiled rule per app (the app's CORS_* config takes part).
-        rules: "weakref.WeakKeyDictionary[Any, _Rule]" = weakref.WeakKeyDictionary()
+        rules: weakref.WeakKeyDictionary[Any, _Rule] = weakref.WeakKeyDictionary()
 
         def wrapped(*view_args: Any, **view_kwargs: Any) -> Any:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -365,11 +530,15 @@ def cross_origin(*args: Any, **kwargs: Any) -> Callable[[F], F]:
             if rule is None:
                 rule = rules[app] = _Rule(_merged(app, options))
             if rule.automatic_options and request.method == "OPTIONS":
-                response = current_app.make_default_options_response()
+                # Flask's own answer, before the extension's 403 for
+                # preflights it refuses: the view's options decide here.
+                default = app.make_default_options_response
+                response = getattr(default, "__wrapped__", default)()
             else:
                 response = make_response(view(*view_args, **view_kwargs))
             rule.apply(response)
             setattr(response, _EVALUATED, True)
+            _leave_alone(response)
             return response
 
         return update_wrapper(wrapped, view)  # type: ignore[return-value]
