@@ -309,14 +309,16 @@ class WsgiCore:
     callables from corsfast.wsgi for the answers that are not the hot path:
     ``answer(start_response, status, headers)``, ``send_error(start_response,
     headers)`` (called inside ``except``) and ``guard(result, start_response,
-    headers)`` (watches a lazy body until its first chunk).
+    headers)`` (watches a lazy body until its first chunk); and ``log``,
+    None or ``log(decision, environ)`` called for each refusal.
     """
 
     __slots__ = ("app", "_policy", "_router", "_passthrough", "_block",
-                 "_answer", "_send_error", "_guard")
+                 "_answer", "_send_error", "_guard", "_log")
 
     def _core_init(self, app: Any, policy: Any, router: Any, passthrough: bool,
-                   block: bool, answer: Any, send_error: Any, guard: Any) -> None:
+                   block: bool, answer: Any, send_error: Any, guard: Any,
+                   log: Any = None) -> None:
         self.app = app
         self._policy = policy
         self._router = router
@@ -325,6 +327,7 @@ class WsgiCore:
         self._answer = answer
         self._send_error = send_error
         self._guard = guard
+        self._log = log
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
         policy = self._policy
@@ -335,6 +338,8 @@ class WsgiCore:
                 return self.app(environ, start_response)
         decision = wsgi_decide(policy, environ)
         ours = decision.headers
+        if self._log is not None and not decision.allowed:
+            self._log(decision, environ)
         if decision.preflight:
             if not self._passthrough:
                 return self._answer(start_response, decision.status, ours)

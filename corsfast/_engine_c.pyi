@@ -113,6 +113,22 @@ class WsgiStartResponse:
     def __call__(self, status: Any, headers: Any, exc_info: Any = None) -> Any: ...
 
 @disjoint_base
+class AsgiCore:
+    app: Any
+    _policy: Any
+    _router: Any
+    _passthrough: bool
+    _block_refused: bool
+    _check_websocket: bool
+    _log_refusals: bool
+    def _core_init(
+        self, app: Any, policy: Any, router: Any, passthrough: bool,
+        block_refused: bool, check_websocket: bool, log_refusals: bool = False,
+    ) -> None: ...
+
+async def asgi_call(self: AsgiCore, scope: Any, receive: Any, send: Any) -> None: ...
+
+@disjoint_base
 class WsgiCore:
     app: Any
     _policy: Any
@@ -120,10 +136,11 @@ class WsgiCore:
     _answer: Any
     _send_error: Any
     _guard: Any
+    _log: Any
     _passthrough: bool
     _block: bool
     def _core_init(
         self, app: Any, policy: Any, router: Any, passthrough: bool, block: bool,
-        answer: Any, send_error: Any, guard: Any,
+        answer: Any, send_error: Any, guard: Any, log: Any = None,
     ) -> None: ...
     def __call__(self, environ: Any, start_response: Any) -> Any: ...

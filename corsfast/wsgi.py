@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Protocol, Union
 
 from . import _adapters_py
 from ._engine import WsgiCore, WsgiStartResponse
+from ._logging import log_refusal
 from ._policy import Policy
 from ._router import Router
 
@@ -64,7 +65,8 @@ class CORSMiddleware(WsgiCore):
     ``block_refused=True`` answers actual requests from refused (or
     malformed) origins with 403 without calling the application: CORS alone
     only stops the browser from reading the response, never the request's
-    side effects.
+    side effects. ``log_refusals=True`` logs each refused request at INFO on
+    the ``corsfast`` logger, request values escaped (corsfast/_logging.py).
 
     Each request runs ``WsgiCore.__call__`` (compiled with the engine, or its
     pure-Python twin in corsfast/_adapters_py.py).
@@ -79,6 +81,7 @@ class CORSMiddleware(WsgiCore):
         *,
         preflight_passthrough: bool = False,
         block_refused: bool = False,
+        log_refusals: bool = False,
         **policy_kwargs: Any,
     ) -> None:
         if policy is not None and policy_kwargs:
@@ -109,6 +112,7 @@ class CORSMiddleware(WsgiCore):
             _answer,
             _send_error,
             _GuardedBody,
+            _log_refusal if log_refusals else None,
         )
 
 
@@ -128,6 +132,14 @@ def past_middleware(start_response: StartResponse) -> StartResponse:
     if type(start_response) in _HOOKS:
         return start_response.start_response  # type: ignore[attr-defined,no-any-return]
     return start_response
+
+
+def _log_refusal(decision: Any, environ: Any) -> None:
+    get = environ.get
+    log_refusal(decision, get("REQUEST_METHOD"), get("HTTP_ORIGIN"),
+                get("PATH_INFO"), get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+                get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"))
 
 
 def _answer(start_response: StartResponse, status: Optional[int],

@@ -332,11 +332,11 @@ cdef class WsgiCore:
     """``__call__`` of corsfast.wsgi.CORSMiddleware (see the twin)."""
 
     # Public so that the twin's __call__ can run on this class in tests.
-    cdef public object app, _policy, _router, _answer, _send_error, _guard
+    cdef public object app, _policy, _router, _answer, _send_error, _guard, _log
     cdef public bint _passthrough, _block
 
     def _core_init(self, app, policy, router, bint passthrough, bint block,
-                   answer, send_error, guard):
+                   answer, send_error, guard, log=None):
         self.app = app
         self._policy = policy
         self._router = router
@@ -345,6 +345,7 @@ cdef class WsgiCore:
         self._answer = answer
         self._send_error = send_error
         self._guard = guard
+        self._log = log
 
     def __call__(self, environ, start_response):
         cdef Decision decision
@@ -357,6 +358,8 @@ cdef class WsgiCore:
                 return self.app(environ, start_response)
         decision = _wsgi_decide(_core(policy), environ)
         ours = decision.headers
+        if self._log is not None and not decision.allowed:
+            self._log(decision, environ)
         if decision.preflight:
             if not self._passthrough:
                 return self._answer(start_response, decision.status, ours)

@@ -29,14 +29,14 @@ if not settings.configured:
     )
     django.setup()
 
-from django.core.exceptions import ImproperlyConfigured  # noqa: E402
-from django.http import HttpResponse  # noqa: E402
-from django.test import AsyncClient, Client, override_settings  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
+from django.test import AsyncClient, Client, override_settings
+from django.urls import path
 
-import corsfast.contrib.django as cd  # noqa: E402
-from corsfast import _adapters_py  # noqa: E402
-from corsfast.contrib.django import CorsMiddleware  # noqa: E402
+import corsfast.contrib.django as cd
+from corsfast import _adapters_py
+from corsfast.contrib.django import CorsMiddleware
 
 FOO = "https://foo.example"
 BAR = "https://bar.example"
@@ -92,7 +92,8 @@ def cors_names(response: Any) -> set[str]:
 
 @override_settings(CORS_ALLOWED_ORIGINS=[FOO])
 def test_defaults_match_django_cors_headers() -> None:
-    resp = preflight("/api/items", **{"Access-Control-Request-Headers": "Authorization, X-CSRFToken"})
+    resp = preflight("/api/items",
+                     **{"Access-Control-Request-Headers": "Authorization, X-CSRFToken"})
     assert resp.status_code == 200
     assert resp.content == b""
     assert resp["Access-Control-Allow-Origin"] == FOO
@@ -246,7 +247,8 @@ def test_async_middleware_mode() -> None:
 
 
 @pytest.mark.parametrize("overrides, match", [
-    ({"CORS_ALLOWED_ORIGINS": ["https://foo.example/"]}, r"CORS_ALLOWED_ORIGINS\[0\].*trailing slash"),
+    ({"CORS_ALLOWED_ORIGINS": ["https://foo.example/"]},
+     r"CORS_ALLOWED_ORIGINS\[0\].*trailing slash"),
     ({"CORS_ALLOWED_ORIGINS": "https://foo.example"}, "CORS_ALLOWED_ORIGINS: should be a sequence"),
     ({"CORS_ALLOW_CREDENTIALS": "yes"}, "CORS_ALLOW_CREDENTIALS: should be True or False"),
     ({"CORS_PREFLIGHT_MAX_AGE": -1}, "CORS_PREFLIGHT_MAX_AGE"),

@@ -168,7 +168,7 @@ def test_refused_preflight_is_403_allowed_is_200() -> None:
     assert ok.headers["Access-Control-Allow-Credentials"] == "true"
     for bad in (preflight(app, "/api/items", BAR), preflight(app, "/api/items", FOO, "DELETE")):
         assert bad.status_code == 403
-        assert not [k for k in bad.headers.keys() if k.lower().startswith("access-control-")]
+        assert not [k for k, _ in bad.headers if k.lower().startswith("access-control-")]
     actual = get(app, "/api/items", Origin=FOO)
     assert actual.headers["Access-Control-Expose-Headers"] == "x-total"
     assert actual.headers["Access-Control-Allow-Credentials"] == "true"

@@ -145,7 +145,7 @@ def test_policy_object_and_kwargs_together_is_a_type_error() -> None:
 
 
 def test_policy_of_the_wrong_type_is_a_type_error() -> None:
-    with pytest.raises(TypeError, match="corsfast.Policy or corsfast.Router"):
+    with pytest.raises(TypeError, match=r"corsfast\.Policy or corsfast\.Router"):
         CORSMiddleware(App(), {"allow_origins": [ORIGIN]})  # type: ignore[arg-type]
 
 
@@ -600,3 +600,28 @@ def test_any_request_headers_never_raise_or_500(method: str, origin: Optional[st
         assert app.calls == 1 and resp.code == 200
     allowed_origin = resp.get("access-control-allow-origin")
     assert allowed_origin in (None, ORIGIN)
+
+
+def test_refusals_are_logged_escaped_only_when_asked(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="corsfast")
+    forged = "https://evil.example.net\r\nINFO fake line"
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [b"ok"]
+
+    def call(mw: Any, **extra: str) -> None:
+        env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", **extra}
+        list(mw(env, lambda status, headers, exc_info=None: None))
+
+    call(corsfast.wsgi.CORSMiddleware(app, allow_origins=[ORIGIN]),
+         HTTP_ORIGIN=forged)
+    assert not caplog.records, "logging is opt-in"
+    loud = corsfast.wsgi.CORSMiddleware(app, allow_origins=[ORIGIN], log_refusals=True)
+    call(loud, HTTP_ORIGIN=forged)
+    call(loud, HTTP_ORIGIN=ORIGIN)  # allowed: not logged
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1, messages
+    assert "\r" not in messages[0] and "\n" not in messages[0]
+    assert "MALFORMED_REQUEST" in messages[0] and "path=/x" in messages[0]
