@@ -33,13 +33,7 @@ ATHERIS_DIR="$("$PYTHON" -c 'import atheris; print(atheris.path())')"
 
 # A copy of the checkout, without VCS data, build output or built modules.
 mkdir -p "$WORK/repo" "$WORK/corpus"
-# GNU tar exits 1 when a file changed while it was read (a cache being
-# written by another process): that is not an error for a scratch copy.
-(tar -C "$ROOT" --warning=no-file-changed --exclude=./.git --exclude=./build \
-    --exclude='*.so' --exclude=__pycache__ --exclude='.*_cache' \
-    --exclude=./.hypothesis --exclude=./.benchmarks --exclude=./dist \
-    --exclude=./wheelhouse --exclude=./fuzz/artifacts -cf - . || [ $? = 1 ]) \
-    | tar -C "$WORK/repo" -xf -
+bash "$ROOT/scripts/copy_checkout.sh" "$ROOT" "$WORK/repo"
 rm -f "$WORK"/repo/src/*.c   # always regenerate C from the .pyx
 
 CLANG="${CLANG:-}"

@@ -26,14 +26,8 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/corsfast-sanitize.XXXXXX")"
 cleanup() { if [ "${SANITIZE_KEEP:-0}" = 1 ]; then echo "sanitize: kept $WORK"; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 
-# GNU tar exits 1 when a file changed while it was read (a cache being
-# written by another process): that is not an error for a scratch copy.
 mkdir -p "$WORK/repo"
-(tar -C "$ROOT" --warning=no-file-changed --exclude=./.git --exclude=./build \
-    --exclude='*.so' --exclude=__pycache__ --exclude='.*_cache' \
-    --exclude=./.hypothesis --exclude=./.benchmarks --exclude=./dist \
-    --exclude=./wheelhouse --exclude=./fuzz/artifacts -cf - . || [ $? = 1 ]) \
-    | tar -C "$WORK/repo" -xf -
+bash "$ROOT/scripts/copy_checkout.sh" "$ROOT" "$WORK/repo"
 rm -f "$WORK"/repo/src/*.c   # always regenerate C from the .pyx
 
 LIBASAN="$("$CC" -print-file-name=libasan.so)"
