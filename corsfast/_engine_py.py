@@ -8,7 +8,6 @@ read the .pyx to see how it does so cheaply. Section numbers cite SPEC.md
 
 from __future__ import annotations
 
-import re
 from typing import Any, Optional
 
 from ._reason import Reason
@@ -19,8 +18,8 @@ from ._rules import (
     MAX_ACRH_LENGTH,
     MAX_ACRM_LENGTH,
     MAX_ORIGIN_LENGTH,
-    TCHARS,
     is_forbidden_request_header,
+    is_token,
 )
 
 __all__ = ["ENGINE_NAME", "Core", "Decision", "check_request"]
@@ -158,14 +157,6 @@ def _origin_syntax_ok(origin: str) -> bool:
     )
 
 
-# RFC 9110 5.6.2 token = 1*tchar, as one compiled pattern (built once).
-_TOKEN = re.compile("[" + re.escape("".join(sorted(TCHARS))) + "]+")
-
-
-def _is_token(value: str) -> bool:
-    return _TOKEN.fullmatch(value) is not None
-
-
 def _port_ok(port: str, scheme: str) -> bool:
     """An explicit port as browsers serialize it: 1-65535, no leading zero,
     never the scheme's default."""
@@ -261,7 +252,7 @@ def _parse_request_headers(t: Any, value: str) -> list[str] | Reason:
         element = element.strip(_OWS)
         if not element:
             continue  # empty elements are tolerated
-        if not _is_token(element) or len(sent) == MAX_ACRH_ELEMENTS:
+        if not is_token(element) or len(sent) == MAX_ACRH_ELEMENTS:
             return MALFORMED_REQUEST
         sent.append(element)
     names = [element.lower() for element in sent]
@@ -326,7 +317,7 @@ def _preflight(core: Core, origin: str, request_method: Any,
         return refuse[ORIGIN_NOT_ALLOWED]
 
     method = _text(request_method)
-    if method is None or len(method) > MAX_ACRM_LENGTH or not _is_token(method):
+    if method is None or len(method) > MAX_ACRM_LENGTH or not is_token(method):
         return refuse[MALFORMED_REQUEST]
     if not _method_allowed(t, method):
         return refuse[METHOD_NOT_ALLOWED]
