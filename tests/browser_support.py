@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -76,7 +76,8 @@ def _wait_until_listening(server: Server, deadline: float) -> None:
                        f"{server.log()}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[Any]) -> None:
+    """End a child process: terminate, then kill after 5 s."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -106,6 +107,6 @@ def serve(kind: str, target: str, env: Optional[dict[str, str]] = None,
         _wait_until_listening(server, time.monotonic() + START_TIMEOUT)
         yield server
     finally:
-        _stop(process)
+        stop(process)
         with contextlib.suppress(OSError):
             log_path.unlink()

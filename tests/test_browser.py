@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from browser_support import LOOPBACK, free_port, serve
+from browser_support import LOOPBACK, free_port, serve, stop
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -52,12 +52,7 @@ def run_page(url: str) -> dict[str, Any]:
         try:
             return _drive(port, url, profile)
         finally:
-            driver.terminate()
-            try:
-                driver.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                driver.kill()
-                driver.wait(timeout=5)
+            stop(driver)
 
 
 def _drive(port: int, url: str, profile: str) -> dict[str, Any]:
