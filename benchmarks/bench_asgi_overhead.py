@@ -5,10 +5,15 @@ allowed simple (actual) request from a browser-like client, with the same
 policy everywhere. Each ASGI call is driven to completion by hand (the app
 never suspends), so no event loop noise enters the figures.
 
-    python benchmarks/bench_asgi_overhead.py            # live engine
-    CORSFAST_NO_EXTENSIONS=1 python benchmarks/...      # pure-Python twin
+    python benchmarks/bench_asgi_overhead.py              # wall-clock time
+    python benchmarks/bench_asgi_overhead.py --callgrind  # instruction counts
+    CORSFAST_NO_EXTENSIONS=1 python benchmarks/...        # pure-Python twin
 
-Before timing, every middleware's answer is checked to be the right one.
+Each request is awaited from a coroutine of the benchmark's own, as a
+server does. Before timing, every middleware's answer is checked to be the
+right one. Time figures on a busy machine swing; ``--callgrind`` counts
+instructions instead (see benchmarks/_callgrind.py), stable to within a
+few hundred per request.
 Targets: corsfast.asgi <= 1/15 of Starlette's overhead; the Starlette
 drop-in <= 1.10 x corsfast.asgi.
 """
@@ -16,6 +21,7 @@ drop-in <= 1.10 x corsfast.asgi.
 from __future__ import annotations
 
 import argparse
+import gc
 import timeit
 from typing import Any
 
@@ -84,8 +90,14 @@ class Recorder:
             self.start = message
 
 
+async def serve(asgi: Any, send_to: Any) -> None:
+    """What a server does with an application: await it from its own
+    coroutine (uvicorn's and granian's request tasks do this)."""
+    await asgi(SCOPE, receive, send_to)
+
+
 def run(asgi: Any, send_to: Any = send) -> None:
-    coro = asgi(SCOPE, receive, send_to)
+    coro = serve(asgi, send_to)
     try:
         coro.send(None)
     except StopIteration:
@@ -115,33 +127,77 @@ def measure(contenders: dict[str, Any], number: int, repeat: int) -> dict[str, f
     return best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--number", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=60)
-    args = parser.parse_args()
-
+def contenders() -> dict[str, Any]:
     from starlette.middleware.cors import CORSMiddleware as StarletteCORS
 
-    contenders = {
+    return {
         "starlette": StarletteCORS(app, **POLICY_ARGS),
         "corsfast.asgi": CorsfastASGI(app, **POLICY_ARGS),
         "corsfast.contrib.starlette": CorsfastStarlette(app, **POLICY_ARGS),
     }
-    for name, asgi in contenders.items():
-        check(name, asgi)
 
-    best = measure({"bare": app, **contenders}, args.number, args.repeat)
-    bare = best.pop("bare")
-    overhead = {name: value - bare for name, value in best.items()}
-    print(f"engine: {corsfast.ENGINE}; bare app: {bare * 1e9:.0f} ns/request")
+
+def report(overhead: dict[str, float], unit: str) -> None:
     for name, value in overhead.items():
-        print(f"  {name:28s} overhead {value * 1e9:7.0f} ns")
+        print(f"  {name:28s} overhead {value:7.0f} {unit}")
     generic = overhead["corsfast.asgi"]
     print(f"starlette / corsfast.asgi overhead: "
           f"{overhead['starlette'] / generic:.1f}x (target >= 15x)")
     print(f"drop-in / corsfast.asgi overhead:   "
           f"{overhead['corsfast.contrib.starlette'] / generic:.2f} (target <= 1.10)")
+
+
+def run_only(name: str, requests: int) -> None:
+    """The body of one callgrind process: build, check, warm up, run."""
+    apps = {"bare": app, **contenders()}
+    asgi = apps[name]
+    if name != "bare":
+        check(name, asgi)
+    for _ in range(200):
+        run(asgi)
+    gc.collect()
+    gc.disable()
+    for _ in range(requests):
+        run(asgi)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--number", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions under valgrind instead of timing")
+    parser.add_argument("--requests", type=int, default=3000,
+                        help="requests per callgrind process")
+    parser.add_argument("--seeds", default="0,1,2",
+                        help="comma-separated PYTHONHASHSEED values (callgrind)")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="callgrind processes at a time")
+    parser.add_argument("--run", nargs=2, metavar=("NAME", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        run_only(args.run[0], int(args.run[1]))
+        return
+
+    contending = contenders()
+    for name, asgi in contending.items():
+        check(name, asgi)
+    if args.callgrind:
+        from _callgrind import per_request
+
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+        cost = per_request(__file__, ["bare", *contending], args.requests, seeds,
+                           args.jobs)
+        bare = cost.pop("bare")
+        print(f"engine: {corsfast.ENGINE}; bare app: {bare:.0f} instructions/request "
+              f"(median of hash seeds {args.seeds})")
+        report({name: value - bare for name, value in cost.items()}, "instructions")
+        return
+
+    best = measure({"bare": app, **contending}, args.number, args.repeat)
+    bare = best.pop("bare")
+    print(f"engine: {corsfast.ENGINE}; bare app: {bare * 1e9:.0f} ns/request")
+    report({name: (value - bare) * 1e9 for name, value in best.items()}, "ns")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ each once); repeated ``Access-Control-Request-Headers`` or
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Optional
 
 from ._engine_py import check_request as _check_py
 from ._headers import CORS_RESPONSE_HEADERS, CORS_RESPONSE_HEADERS_RAW, merge_vary
@@ -195,7 +195,9 @@ class AsgiSend:
     """Wraps ASGI ``send``: adds ``ours`` to ``http.response.start``.
 
     A plain callable returning ``send``'s awaitable, so no coroutine is made
-    per message. The start message is copied, never changed in place.
+    per message. The start message is copied, its headers list never
+    changed. (The compiled hook skips the copy when nothing but the
+    caller's expression holds the message dict: see src/_adapters.pxi.)
     ``started`` tells whether the response has started; ``decision`` and
     ``action`` are set by :func:`asgi_prepare`.
     """
@@ -211,6 +213,8 @@ class AsgiSend:
 
     def forward(self, message: Any) -> Any:
         """Send ``message``, with ``ours`` added if it starts the response."""
+        if self.started:
+            return self.send(message)  # only the first message starts
         if message["type"] == "http.response.start":
             self.started = True
             message = {**message,
@@ -242,6 +246,9 @@ class AsgiCore:
 
     __slots__ = ("app", "_policy", "_router", "_passthrough", "_block_refused",
                  "_check_websocket", "_log_refusals", "__dict__")
+
+    if TYPE_CHECKING:  # __call__ is asgi_call, set below
+        def __call__(self, scope: Any, receive: Any, send: Any) -> Awaitable[None]: ...
 
     def _core_init(self, app: Any, policy: Any, router: Any, passthrough: bool,
                    block_refused: bool, check_websocket: bool,
@@ -284,6 +291,9 @@ async def asgi_call(self: Any, scope: Any, receive: Any, send: Any) -> None:
         if not hook.started:
             await self._send_error(send, hook.ours)
         raise
+
+
+AsgiCore.__call__ = asgi_call  # type: ignore[method-assign]
 
 
 class WsgiStartResponse:

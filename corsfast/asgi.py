@@ -21,6 +21,7 @@ with ", " as HTTP list headers are.
 
 from __future__ import annotations
 
+from inspect import iscoroutinefunction
 from typing import Any, Awaitable, Callable, MutableMapping, Union
 
 from ._adapters_py import asgi_request_values
@@ -70,14 +71,13 @@ class CORSMiddleware(AsgiCore):
     :meth:`refused_response` to change the status and body of the answers
     the middleware sends itself; that changes nothing that is decided.
 
-    Each HTTP request runs ``asgi_call`` (a coroutine function compiled with
-    the engine, or its twin in corsfast/_adapters_py.py), so servers see an
-    ASGI 3 application.
+    Calling the middleware runs ``asgi_call``: compiled, it returns a
+    coroutine-like awaitable without a coroutine frame of its own; its twin
+    in corsfast/_adapters_py.py is a coroutine function with the same steps.
     """
 
     app: ASGIApp
     policy: Union[Policy, Router]
-    __call__ = asgi_call
 
     def __init__(
         self,
@@ -111,6 +111,12 @@ class CORSMiddleware(AsgiCore):
             bool(check_websocket),
             bool(log_refusals),
         )
+        if not iscoroutinefunction(self.__call__):
+            # Servers (uvicorn, granian) tell ASGI 3 from ASGI 2 by asking
+            # whether ``app.__call__`` is a coroutine function. The compiled
+            # core's __call__ is a C slot that returns an awaitable; this
+            # name only answers that question (calls still use the slot).
+            self.__dict__["__call__"] = asgi_call.__get__(self)
 
     # -- hooks ------------------------------------------------------------------
 

@@ -7,6 +7,9 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Copy
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.object cimport PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_XDECREF, Py_XINCREF
+from cpython.ref cimport _Py_REFCNT as _REFCNT
 from libc.string cimport memcmp
 
 from corsfast._adapters_py import merge_raw as _merge_raw_py
@@ -91,19 +94,48 @@ cdef inline object _pair_item(object item, Py_ssize_t index):
     return item[index]
 
 
+cdef extern from "Python.h":
+    # Borrowed-pointer forms for the header scan (no reference counting).
+    PyTypeObject* _type_of "Py_TYPE"(PyObject*)
+    Py_ssize_t _size_of "Py_SIZE"(PyObject*)
+    PyObject* _list_item "PyList_GET_ITEM"(object, Py_ssize_t)
+    PyObject* _tuple_item "PyTuple_GET_ITEM"(PyObject*, Py_ssize_t)
+    PyTypeObject PyTuple_Type
+    PyTypeObject PyBytes_Type
+
+
+cdef inline bint _surely_other(PyObject* item):
+    """True when a header pair is a (bytes, bytes) tuple whose name's length
+    is none of the CORS request names' (6, 29, 30, 38): most of a request's
+    headers, skipped without touching a reference count."""
+    cdef PyObject* name
+    cdef Py_ssize_t size
+    if _type_of(item) is not &PyTuple_Type or _size_of(item) != 2:
+        return False
+    name = _tuple_item(item, 0)
+    if _type_of(name) is not &PyBytes_Type:
+        return False
+    size = _size_of(name)
+    return size != 6 and size != 29 and size != 30 and size != 38
+
+
 cdef Decision _asgi_decide(Core core, object scope):
     cdef object origin = None, acrm = None, acrh = None, acrpn = None
     cdef Py_ssize_t i, n
     cdef int which
     cdef bint options
+    cdef PyObject* raw
     method = scope[METHOD]
     headers = scope[HEADERS]
-    options = method == OPTIONS
+    options = _is_options(method)
     if type(headers) is not list:
         headers = list(headers)
     n = PyList_GET_SIZE(headers)
     for i in range(n):
-        item = <object>PyList_GET_ITEM(headers, i)
+        raw = _list_item(headers, i)
+        if _surely_other(raw):
+            continue
+        item = <object>raw
         which = _which(_pair_item(item, 0))
         if which == OTHER:
             continue
@@ -155,11 +187,25 @@ def wsgi_decide(policy, environ):
 
 cdef list _apply_raw(object app_headers, tuple ours):
     cdef Py_ssize_t n, i, size
+    cdef PyObject* item
+    cdef PyObject* raw_name
+    cdef bint is_list
     if type(app_headers) is not list and type(app_headers) is not tuple:
         app_headers = list(app_headers)  # an iterator is read once
+    is_list = type(app_headers) is list
     n = len(app_headers)
     for i in range(n):
-        name = _pair_item(app_headers[i], 0)
+        item = _list_item(app_headers, i) if is_list else PyTuple_GET_ITEM(app_headers, i)
+        if _type_of(item) is &PyTuple_Type and _size_of(item) == 2:
+            raw_name = _tuple_item(item, 0)
+            if _type_of(raw_name) is &PyBytes_Type:
+                # (bytes, bytes): only a name of a touched length is read.
+                size = _size_of(raw_name)
+                if size < 64 and TOUCHED_LENGTH[size] and \
+                        (<object>raw_name).lower() in TOUCHED_RAW:
+                    return _merge_raw_py(app_headers, ours)
+                continue
+        name = _pair_item(<object>item, 0)
         if type(name) is bytes:
             size = PyBytes_GET_SIZE(name)
             if size < 64 and TOUCHED_LENGTH[size] and name.lower() in TOUCHED_RAW:
@@ -173,16 +219,18 @@ cdef list _apply_raw(object app_headers, tuple ours):
 cdef list _concat(object first, tuple second):
     """list(first) + list(second), in one allocation; ``first`` is a list
     or a tuple."""
-    cdef Py_ssize_t n = len(first), m = len(second), i
+    cdef Py_ssize_t n = len(first), m = PyTuple_GET_SIZE(second), i
     cdef list out = PyList_New(n + m)
+    cdef PyObject* item
+    cdef bint is_list = type(first) is list
     for i in range(n):
-        item = first[i]
-        Py_INCREF(item)
-        PyList_SET_ITEM(out, i, item)
+        item = _list_item(first, i) if is_list else PyTuple_GET_ITEM(first, i)
+        Py_XINCREF(item)
+        PyList_SET_ITEM(out, i, <object>item)
     for i in range(m):
-        item = second[i]
-        Py_INCREF(item)
-        PyList_SET_ITEM(out, n + i, item)
+        item = PyTuple_GET_ITEM(second, i)
+        Py_XINCREF(item)
+        PyList_SET_ITEM(out, n + i, <object>item)
     return out
 
 
@@ -207,6 +255,7 @@ cdef class AsgiSend:
     # Set by asgi_prepare: the decision, and what the middleware must do.
     cdef public object decision
     cdef public int action
+    cdef object middleware    # set by asgi_call: whose _send_error to use
 
     def __init__(self, send, tuple ours):
         self.send = send
@@ -217,21 +266,36 @@ cdef class AsgiSend:
     def __call__(self, message):
         return self.forward(message)
 
-    def forward(self, message):
+    def forward(self, message, /):
         """The same as calling the hook; as a bound method it is called
         without building an argument tuple (the middleware passes this)."""
-        if type(message) is dict:
-            if (<dict>message).get(TYPE) == START:
-                self.started = True
-                copy = PyDict_Copy(message)
-                copy[HEADERS] = _apply_raw((<dict>message).get(HEADERS, EMPTY), self.ours)
-                message = copy
-        elif message[TYPE] == START:
+        return _forward(self, message)
+
+
+cdef object _forward(object hook, object message):
+    """AsgiSend.forward; its C signature is a METH_O function's, so the
+    middleware binds it to a hook without an attribute lookup
+    (corsfast_bind)."""
+    cdef AsgiSend self = <AsgiSend>hook
+    if self.started:
+        return self.send(message)  # only the first message starts
+    if type(message) is dict and _REFCNT(<PyObject*>message) == 1:
+        # Only the caller's expression holds this dict (``await
+        # send({...})``): nothing else can see it change, so its headers
+        # entry is replaced instead of copying it. A dict kept anywhere
+        # else (reused, recorded) is copied below. The application's header
+        # list is never changed.
+        kind = (<dict>message).get(TYPE)
+        if _str_is(kind, START):
             self.started = True
-            copy = dict(message)
-            copy[HEADERS] = _apply_raw(message.get(HEADERS, EMPTY), self.ours)
-            message = copy
-        return self.send(message)
+            (<dict>message)[HEADERS] = _apply_raw(
+                (<dict>message).get(HEADERS, EMPTY), self.ours)
+    elif message[TYPE] == START:
+        self.started = True
+        copy = dict(message)
+        copy[HEADERS] = _apply_raw(message.get(HEADERS, EMPTY), self.ours)
+        return self.send(copy)
+    return self.send(message)
 
 
 # What the ASGI middleware does with a request (AsgiSend.action).
@@ -243,11 +307,12 @@ ACTION_ANSWER_PREFLIGHT = ANSWER_PREFLIGHT
 ACTION_REFUSE = REFUSE
 
 
-def asgi_prepare(policy, scope, send, bint passthrough, bint block):
-    """Decide an ASGI HTTP request and wrap ``send`` for it: the hook, with
-    ``decision`` and ``action`` set."""
+cdef AsgiSend _asgi_prepare(object policy, object scope, object send,
+                            bint passthrough, bint block):
     cdef Decision decision = _asgi_decide(_core(policy), scope)
-    cdef AsgiSend hook = AsgiSend.__new__(AsgiSend)
+    # One object per request: the send hook, which is also the awaitable
+    # that drives the application (see _AsgiRun).
+    cdef AsgiSend hook = _AsgiRun.__new__(_AsgiRun)
     hook.send = send
     hook.ours = _raw_headers(decision)
     hook.decision = decision
@@ -258,6 +323,12 @@ def asgi_prepare(policy, scope, send, bint passthrough, bint block):
     else:
         hook.action = PROCEED
     return hook
+
+
+def asgi_prepare(policy, scope, send, bint passthrough, bint block):
+    """Decide an ASGI HTTP request and wrap ``send`` for it: the hook, with
+    ``decision`` and ``action`` set."""
+    return _asgi_prepare(policy, scope, send, passthrough, block)
 
 
 cdef str HTTP = "http"
@@ -281,32 +352,239 @@ cdef class AsgiCore:
         self._check_websocket = check_websocket
         self._log_refusals = log_refusals
 
+    def __call__(self, scope, receive, send):
+        return _asgi_call(self, scope, receive, send)
 
-@cython.binding(True)
-async def asgi_call(AsgiCore self, scope, receive, send):
-    """``__call__`` of corsfast.asgi.CORSMiddleware (see the twin)."""
+
+cdef extern from "Python.h":
+    ctypedef enum PySendResult:
+        PYGEN_RETURN
+        PYGEN_ERROR
+        PYGEN_NEXT
+    PySendResult PyIter_Send(object iterator, object value, PyObject** result)
+    bint PyCoro_CheckExact(object)
+    bint PyGen_CheckExact(object)
+
+
+cdef object _await_iter(object awaitable):
+    """What ``await awaitable`` iterates: a coroutine itself, else the
+    iterator its ``__await__`` gives (a generator-based coroutine is its own)."""
+    if PyCoro_CheckExact(awaitable):
+        return awaitable
+    method = getattr(type(awaitable), "__await__", None)
+    if method is not None:
+        return method(awaitable)
+    if PyGen_CheckExact(awaitable):
+        return awaitable
+    raise TypeError(f"'{type(awaitable).__name__}' object can't be awaited")
+
+
+cdef inline int _raise_if(PySendResult status) except -1:
+    """Turn PyIter_Send's error status back into a raised exception."""
+    if status == PYGEN_ERROR:
+        return -1
+    return 0
+
+
+cdef extern from *:
+    """
+    static void corsfast_set_iternext(PyTypeObject *type, iternextfunc next) {
+        type->tp_iternext = next;
+    }
+    """
+    ctypedef PyObject* (*iternextfunc)(PyObject*) except? NULL
+    void corsfast_set_iternext(PyTypeObject* type, iternextfunc next)
+
+
+@cython.final
+cdef class _AsgiRun(AsgiSend):
+    """The send hook of one request, and the awaitable ``asgi_call``
+    returns when the application answers it: it drives the application's
+    coroutine without a coroutine frame of its own. If the application raises before its response
+    started, it goes on to drive the middleware's 500 with CORS headers
+    (``_send_error``), then raises the application's error (SPEC 5).
+
+    It speaks the whole coroutine protocol (``__await__``, ``send``,
+    ``throw``, ``close``), so event loops and task groups accept it as a
+    coroutine. Its ``__next__`` (the slot a server's ``await`` uses) is
+    set below to :func:`_run_next`, which ends without raising."""
+
+    cdef object it           # what is being driven: the app's, then the 500's
+    cdef object error        # the application's exception, while the 500 goes out
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def send(self, value):
+        return _pass_on(self._advance(value))
+
+    def throw(self, typ, val=None, tb=None):
+        return _pass_on(self._throw(typ, val, tb))
+
+    def close(self):
+        it = self.it
+        self._finish()
+        if it is not None:
+            method = getattr(it, "close", None)
+            if method is not None:
+                method()
+
+    cdef inline void _finish(self):
+        self.it = None
+        self.error = None
+
+    # The steps below return a new reference to what the driven coroutine
+    # yielded, or NULL: with an exception set if one is raised, without one
+    # when the run is over (the iterator protocol's quiet StopIteration).
+
+    cdef PyObject* _advance(self, object value) except? NULL:
+        cdef PyObject* result = NULL
+        cdef PySendResult status
+        if self.it is None:
+            raise RuntimeError("cannot reuse already awaited coroutine")
+        status = PyIter_Send(self.it, value, &result)
+        if status == PYGEN_NEXT:
+            return result  # the driven coroutine suspended: pass its value up
+        if status == PYGEN_RETURN:
+            Py_XDECREF(result)
+            return self._over()
+        return self._recover()
+
+    cdef PyObject* _over(self) except? NULL:
+        """What is driven has returned."""
+        error = self.error
+        self._finish()
+        if error is not None:
+            raise error  # the 500 went out: now the application's error
+        return NULL
+
+    cdef PyObject* _recover(self) except? NULL:
+        """What is driven raised (the exception is set)."""
+        try:
+            _raise_if(PYGEN_ERROR)
+        except Exception as error:
+            return self._failed(error)
+        except BaseException:
+            self._finish()
+            raise
+        return NULL
+
+    cdef PyObject* _throw(self, typ, val, tb) except? NULL:
+        if self.it is None:
+            raise RuntimeError("cannot reuse already awaited coroutine")
+        method = getattr(self.it, "throw", None)
+        if method is None:  # an iterator that cannot take it: raise it here
+            self._finish()
+            raise typ if val is None else val
+        try:
+            if val is None and tb is None:
+                result = method(typ)
+            else:
+                result = method(typ, val, tb)
+        except StopIteration:
+            return self._over()
+        except Exception as error:
+            return self._failed(error)
+        except BaseException:
+            self._finish()
+            raise
+        Py_INCREF(result)
+        return <PyObject*>result
+
+    cdef PyObject* _failed(self, error) except? NULL:
+        """What is driven raised ``error``."""
+        if self.error is not None or self.started:
+            self._finish()  # the 500 itself failed, or the response started
+            raise error
+        # SPEC 5: an error response keeps its CORS headers, so the page sees
+        # the 500 instead of an opaque network error.
+        self._error_response(error)
+        return self._advance(None)
+
+    cdef void _error_response(self, error) except *:
+        self.started = True
+        self.error = error
+        # (<AsgiSend>self).send is the server's send; self.send would be
+        # this object's coroutine-protocol method.
+        self.it = _await_iter(
+            self.middleware._send_error((<AsgiSend>self).send, self.ours))
+
+
+cdef object _pass_on(PyObject* result):
+    """A step's result as ``send``/``throw`` return it."""
+    if result == NULL:
+        raise StopIteration
+    out = <object>result
+    Py_DECREF(out)
+    return out
+
+
+cdef PyObject* _run_next(PyObject* run) except? NULL:
+    return (<_AsgiRun>run)._advance(None)
+
+
+corsfast_set_iternext(<PyTypeObject*>_AsgiRun, _run_next)
+
+
+cdef extern from *:
+    """
+    static PyObject *corsfast_bind(PyObject *self, PyCFunction impl) {
+        static PyMethodDef def = {"forward", NULL, METH_O, NULL};
+        def.ml_meth = impl;
+        return PyCFunction_NewEx(&def, self, NULL);
+    }
+    """
+    ctypedef PyObject* (*PyCFunction)(PyObject*, PyObject*)
+    object corsfast_bind(object self, PyCFunction impl)
+
+
+cdef object _run(_AsgiRun run, object app, object scope, object receive):
+    try:
+        # run.forward, bound without looking the name up.
+        run.it = _await_iter(app(scope, receive, corsfast_bind(run, <PyCFunction>_forward)))
+    except Exception as error:
+        run._error_response(error)  # the application failed before it started
+    return run
+
+
+cdef object _asgi_call(AsgiCore self, object scope, object receive, object send):
     cdef AsgiSend hook
-    if scope[TYPE] != HTTP:
-        await self._not_http(scope, receive, send)
-        return
+    if not _str_is(scope[TYPE], HTTP):
+        return self._not_http(scope, receive, send)
     policy = self._policy
     if policy is None:
         policy = self._router.lookup(scope[PATH])
         if policy is None:  # no policy for this path: not ours
-            await self.app(scope, receive, send)
-            return
-    hook = asgi_prepare(policy, scope, send, self._passthrough, self._block_refused)
+            return self.app(scope, receive, send)
+    hook = _asgi_prepare(policy, scope, send, self._passthrough, self._block_refused)
     if self._log_refusals and not (<Decision>hook.decision).allowed:
         self._log_refusal(hook.decision, scope)
     if hook.action != PROCEED:
-        await self._act(hook, send, scope)
-        return
-    try:
-        await self.app(scope, receive, hook.forward)
-    except Exception:
-        if not hook.started:
-            await self._send_error(send, hook.ours)
-        raise
+        return self._act(hook, send, scope)
+    hook.middleware = self
+    return _run(<_AsgiRun>hook, self.app, scope, receive)
+
+
+@cython.binding(True)
+def asgi_call(AsgiCore self, scope, receive, send):
+    """``__call__`` of corsfast.asgi.CORSMiddleware (see the twin, a
+    coroutine function with the same steps). Returns the awaitable that
+    does the request's work: the application's, the middleware's own
+    answer, or the request's hook driving the application."""
+    return _asgi_call(self, scope, receive, send)
+
+
+# Servers tell ASGI 3 from ASGI 2 by asking whether __call__ is a coroutine
+# function; asgi_call returns a coroutine-like awaitable, so say it is one.
+import asyncio.coroutines as _coroutines
+import inspect as _inspect
+
+asgi_call._is_coroutine = getattr(_coroutines, "_is_coroutine", None)
+if hasattr(_inspect, "markcoroutinefunction"):
+    _inspect.markcoroutinefunction(asgi_call)
 
 
 cdef class WsgiStartResponse:

@@ -198,6 +198,11 @@ cdef class Core:
     # attacker-chosen origins never grow it without bound.
     cdef dict actual_cache, actual_cache_b
     cdef Py_ssize_t refused_stored
+    # The last hit in actual_cache_b, as (origin bytes, Decision): a server
+    # hands over a new bytes object per request, and most requests come
+    # from the origin before them, so comparing bytes beats hashing them.
+    # One tuple, replaced whole, so it is never seen half-written.
+    cdef tuple last_actual_b
     # For each exact origin, its last allowed preflight:
     # (request_method, request_headers, request_private_network, Decision),
     # the request values exactly as given. Browsers repeat the same
@@ -250,6 +255,7 @@ cdef class Core:
         self.pf_malformed = self.refused_preflight[MALFORMED_REQUEST]
         self.actual_cache = {}
         self.actual_cache_b = {}
+        self.last_actual_b = (None, None)
         self.refused_stored = 0
         self.preflight_cache = {}
         self.acrh_cache = {}
@@ -278,9 +284,17 @@ cdef inline object _text(object value):
     return None
 
 
+cdef inline bint _str_is(object value, str literal):
+    """value == literal for a str literal; unequal lengths answer at once."""
+    return value is literal or (
+        type(value) is str
+        and PyUnicode_GET_LENGTH(value) == PyUnicode_GET_LENGTH(literal)
+        and <str>value == literal)
+
+
 cdef inline bint _is_options(object method):
     if type(method) is str:
-        return <str>method == OPTIONS
+        return _str_is(method, OPTIONS)
     if type(method) is bytes:
         return <bytes>method == OPTIONS_B
     return _text(method) == OPTIONS
@@ -529,7 +543,7 @@ cdef inline Decision _check(Core core, object method, object origin,
             if len(origin) > MAX_ORIGIN_LENGTH:  # 4.3, before any decoding
                 return core.pf_malformed if preflight else core.malformed_actual
             if type(origin) is bytes and not preflight and not core.any_origin:
-                cached = PyDict_GetItemWithError(core.actual_cache_b, origin)
+                cached = _cached_b(core, <bytes>origin)
                 if cached is not NULL:
                     return <Decision>cached
         value = _text(origin)
@@ -546,6 +560,27 @@ cdef inline Decision _check(Core core, object method, object origin,
         return _preflight(core, text, request_method, request_headers,
                           request_private_network)
     return _actual(core, text)
+
+
+cdef inline bint _same_bytes(object known, bytes value):
+    return known is value or (
+        type(known) is bytes
+        and PyBytes_GET_SIZE(known) == PyBytes_GET_SIZE(value)
+        and memcmp(PyBytes_AS_STRING(known), PyBytes_AS_STRING(value),
+                   PyBytes_GET_SIZE(value)) == 0)
+
+
+cdef PyObject* _cached_b(Core core, bytes origin) except? NULL:
+    """A cached actual-request decision for an Origin given as bytes
+    (borrowed), or NULL."""
+    cdef tuple last = core.last_actual_b
+    cdef PyObject* cached
+    if _same_bytes(<object>PyTuple_GET_ITEM(last, 0), origin):
+        return PyTuple_GET_ITEM(last, 1)
+    cached = PyDict_GetItemWithError(core.actual_cache_b, origin)
+    if cached is not NULL:
+        core.last_actual_b = (origin, <object>cached)
+    return cached
 
 
 cdef Decision _actual(Core core, str origin):

@@ -8,8 +8,9 @@ timeout, and reads back exactly what reached the server's ``send``. The
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass, field
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any, Optional
 
 import pytest
@@ -253,7 +254,7 @@ def test_app_vary_untouched_when_policy_sends_none() -> None:
     assert r.all("vary") == ["accept", "cookie"]
 
 
-def test_send_hook_leaves_the_app_message_alone() -> None:
+def test_send_hook_never_changes_the_app_header_list() -> None:
     theirs = [(b"vary", b"accept"), (b"access-control-allow-origin", b"*")]
     message = {"type": "http.response.start", "status": 200, "headers": theirs}
     before = list(theirs)
@@ -262,11 +263,26 @@ def test_send_hook_leaves_the_app_message_alone() -> None:
     assert not hook.started
     hook(message)
     assert hook.started
-    assert theirs == before and message["headers"] is theirs
+    assert theirs == before  # the application's list is never changed
+    # The dict is held here, so it is copied, not changed.
+    assert sent[0] is not message and message["headers"] is theirs
     assert sent[0]["headers"] == [(b"vary", b"accept, origin")]
     assert sent[0]["status"] == 200
     hook({"type": "http.response.body", "body": b"x"})
     assert sent[1] == {"type": "http.response.body", "body": b"x"}
+
+
+def test_send_hook_copies_a_start_message_it_cannot_change() -> None:
+    theirs = [(b"content-type", b"text/plain")]
+    message = MappingProxyType(
+        {"type": "http.response.start", "status": 201, "headers": theirs})
+    sent: list[Any] = []
+    hook = AsgiSend(sent.append, ((b"access-control-allow-origin", b"*"),))
+    hook(message)
+    assert type(sent[0]) is dict and message["headers"] is theirs
+    assert sent[0]["status"] == 201
+    assert sent[0]["headers"] == [(b"content-type", b"text/plain"),
+                                  (b"access-control-allow-origin", b"*")]
 
 
 def test_app_reusing_its_start_message_gets_fresh_headers() -> None:
@@ -632,3 +648,99 @@ def test_refusals_are_logged_escaped_only_when_asked(caplog: pytest.LogCaptureFi
     assert "preflight" in messages[1] and "ORIGIN_NOT_ALLOWED" in messages[1]
     assert [getattr(r, "cors_reason", None) for r in caplog.records] == [
         "MALFORMED_REQUEST", "ORIGIN_NOT_ALLOWED"]
+
+
+# -- the awaitable a request runs as ---------------------------------------------------
+
+
+def test_servers_see_a_coroutine_function() -> None:
+    # uvicorn and granian pick ASGI 3 when app.__call__ is a coroutine
+    # function (asyncio's test before Python 3.14, inspect's after).
+    import inspect
+
+    mw = CORSMiddleware(App(), policy())
+    if sys.version_info >= (3, 12):  # inspect reads the marker from 3.12
+        assert inspect.iscoroutinefunction(mw.__call__)
+    if sys.version_info < (3, 14):
+        assert asyncio.iscoroutinefunction(mw.__call__)
+    assert not asyncio.iscoroutinefunction(lambda: None)  # the check can fail
+
+
+def test_a_request_is_a_coroutine_a_task_can_run() -> None:
+    messages: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(0)  # suspends before and after starting
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(0)
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def send(message: dict[str, Any]) -> None:
+        await asyncio.sleep(0)
+        messages.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def main() -> None:
+        call = CORSMiddleware(app, policy())(
+            http_scope("GET", "/", [("origin", APP)]), receive, send)
+        assert asyncio.iscoroutine(call)
+        await asyncio.wait_for(asyncio.ensure_future(call), 5)
+
+    asyncio.run(main())
+    r = Result(messages)
+    assert r.status == 200 and r.body == b"ok"
+    assert r.get("access-control-allow-origin") == APP
+
+
+def test_cancelling_a_request_reaches_the_app_and_sends_nothing() -> None:
+    messages: list[dict[str, Any]] = []
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def main() -> None:
+        task = asyncio.ensure_future(CORSMiddleware(app, policy())(
+            http_scope("GET", "/", [("origin", APP)]), receive, send))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert seen == ["cancelled"]
+    assert messages == []  # a cancelled request gets no 500
+
+
+def test_an_app_failing_after_a_suspension_still_gets_the_500() -> None:
+    messages: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(0)
+        raise LookupError("late")
+
+    async def send(message: dict[str, Any]) -> None:
+        await asyncio.sleep(0)
+        messages.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    mw = CORSMiddleware(app, policy())
+    with pytest.raises(LookupError, match="late"):
+        asyncio.run(mw(http_scope("GET", "/", [("origin", APP)]), receive, send))
+    r = Result(messages)
+    assert r.status == 500
+    assert r.get("access-control-allow-origin") == APP
