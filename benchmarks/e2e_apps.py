@@ -1,10 +1,17 @@
 """The tiny apps that ``benchmarks/e2e.py`` serves, one variant per process.
 
 The variant comes from the environment: ``CORSFAST_E2E_VARIANT`` is
-``bare``, ``corsfast`` or a peer's name; ``CORSFAST_E2E_APP`` is ``plain``
-(a bare ASGI/WSGI callable) or ``flask``. ``app`` is the ASGI application,
-``wsgi_app`` the WSGI one. The policy is the "simple allowed" scenario of
-``corsfast/_bench.py``.
+``bare``, ``headers``, ``corsfast`` or a peer's name; ``CORSFAST_E2E_APP`` is
+``plain`` (a bare ASGI/WSGI callable) or ``flask``. ``app`` is the ASGI
+application, ``wsgi_app`` the WSGI one. The policy is the "simple allowed"
+scenario of ``corsfast/_bench.py``.
+
+``headers`` is the bare app sending, itself and unconditionally, the two
+response headers corsfast adds to this request (``access-control-allow-origin``
+and ``vary``): no CORS decision at all, only what the server pays to send
+those headers; in the Flask app the view returns them, so Flask's own
+handling of extra headers is in it too. A CORS layer can hardly cost less
+than that on this request.
 """
 
 from __future__ import annotations
@@ -23,12 +30,34 @@ from corsfast import _bench as b
 VARIANT = os.environ.get("CORSFAST_E2E_VARIANT", "bare")
 APP = os.environ.get("CORSFAST_E2E_APP", "plain")
 SCENARIO = next(s for s in b.SCENARIOS if s.key == "simple")
+CORS_HEADERS = [(b"access-control-allow-origin", b.ORIGIN.encode()), (b"vary", b"origin")]
+_HEADERS_ASGI = list(b._OK_HEADERS) + CORS_HEADERS
+_HEADERS_WSGI = [(k.decode(), v.decode()) for k, v in _HEADERS_ASGI]
+
+
+async def _headers_asgi(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": _HEADERS_ASGI})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _headers_wsgi(environ, start_response):
+    start_response("200 OK", list(_HEADERS_WSGI))
+    return [b"ok"]
+
+
+def _headers_flask():
+    app = b.flask_app()
+    view = app.view_functions["index"]
+    extra = {k.decode(): v.decode() for k, v in CORS_HEADERS}
+    app.view_functions["index"] = lambda: (view(), 200, extra)
+    return app
 
 
 def _asgi():
     bare = b.bare_asgi_app()
     return {
         "bare": lambda: bare,
+        "headers": lambda: _headers_asgi,
         "corsfast": lambda: b.corsfast_asgi(bare, SCENARIO),
         "starlette": lambda: b._starlette_mw(bare, SCENARIO),
         "asgi-cors": lambda: b.asgi_cors_app(bare, SCENARIO),
@@ -39,12 +68,14 @@ def _wsgi():
     if APP == "flask":
         return {
             "bare": lambda: b.flask_app(),
+            "headers": _headers_flask,
             "corsfast": lambda: b.corsfast_wsgi(b.flask_app(), SCENARIO),
             "flask-cors": lambda: b.flask_app(SCENARIO),
         }[VARIANT]()
     bare = b.bare_wsgi_app()
     return {
         "bare": lambda: bare,
+        "headers": lambda: _headers_wsgi,
         "corsfast": lambda: b.corsfast_wsgi(bare, SCENARIO),
         "wsgicors": lambda: b.wsgicors_app(bare, SCENARIO),
     }[VARIANT]()
