@@ -36,6 +36,7 @@ __all__ = [
     "WsgiStartResponse",
     "asgi_decide",
     "asgi_prepare",
+    "wsgi_answer",
     "asgi_request_values",
     "merge_raw",
     "merge_text",
@@ -294,6 +295,22 @@ async def asgi_call(self: Any, scope: Any, receive: Any, send: Any) -> None:
 
 
 AsgiCore.__call__ = asgi_call  # type: ignore[method-assign]
+
+
+_STATUS_LINES = {200: "200 OK", 204: "204 No Content", 403: "403 Forbidden"}
+_EMPTY_LENGTH: Header = ("content-length", "0")
+
+
+def wsgi_answer(start_response: Any, status: Any, headers: Any) -> list[bytes]:
+    """Answer a WSGI request here with an empty body (a preflight, or a
+    refused request under block_refused): ``status`` and ``headers`` are
+    the decision's, plus ``Content-Length: 0`` unless the status is 204."""
+    out = list(headers)
+    if status != 204:  # RFC 9110 8.6: no Content-Length on a 204
+        out.append(_EMPTY_LENGTH)
+    line = _STATUS_LINES.get(status)
+    start_response(f"{status} CORS" if line is None else line, out)
+    return []
 
 
 class WsgiStartResponse:

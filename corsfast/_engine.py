@@ -84,6 +84,9 @@ if TYPE_CHECKING:
         asgi_prepare as asgi_prepare,
     )
     from ._adapters_py import (
+        wsgi_answer as wsgi_answer,
+    )
+    from ._adapters_py import (
         wsgi_decide as wsgi_decide,
     )
     from ._engine_py import Decision as Decision
@@ -98,6 +101,7 @@ else:
     ACTION_ANSWER_PREFLIGHT = _adapters.ACTION_ANSWER_PREFLIGHT
     ACTION_REFUSE = _adapters.ACTION_REFUSE
     wsgi_decide = _adapters.wsgi_decide
+    wsgi_answer = _adapters.wsgi_answer
     AsgiSend = _adapters.AsgiSend
     WsgiStartResponse = _adapters.WsgiStartResponse
     WsgiCore = _adapters.WsgiCore

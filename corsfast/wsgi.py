@@ -18,7 +18,7 @@ import sys
 from typing import Any, Callable, Iterable, Iterator, Optional, Protocol, Union
 
 from . import _adapters_py
-from ._engine import WsgiCore, WsgiStartResponse
+from ._engine import WsgiCore, WsgiStartResponse, wsgi_answer
 from ._logging import log_refusal
 from ._policy import Policy
 from ._router import Router
@@ -34,18 +34,12 @@ class _Lookup(Protocol):
     def lookup(self, path: str) -> Optional[Policy]: ...
 
 
-_STATUS_LINES = {
-    200: "200 OK",
-    204: "204 No Content",
-    403: "403 Forbidden",
-    500: "500 Internal Server Error",
-}
+_ERROR_STATUS = "500 Internal Server Error"
 _ERROR_BODY = b"Internal Server Error"
 _ERROR_TAIL: tuple[Header, ...] = (
     ("content-type", "text/plain; charset=utf-8"),
     ("content-length", str(len(_ERROR_BODY))),
 )
-_EMPTY_LENGTH: Header = ("content-length", "0")
 
 
 # -- the middleware ---------------------------------------------------------------
@@ -109,7 +103,7 @@ class CORSMiddleware(WsgiCore):
             None if is_policy else policy,
             self.preflight_passthrough,
             self.block_refused,
-            _answer,
+            wsgi_answer,
             _send_error,
             _GuardedBody,
             _log_refusal if log_refusals else None,
@@ -142,16 +136,6 @@ def _log_refusal(decision: Any, environ: Any) -> None:
                 get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"))
 
 
-def _answer(start_response: StartResponse, status: Optional[int],
-            headers: tuple[Header, ...]) -> list[bytes]:
-    """Answer here with an empty body: a preflight, or a blocked request."""
-    out = list(headers)
-    if status != 204:  # RFC 9110 8.6: no Content-Length on a 204
-        out.append(_EMPTY_LENGTH)
-    start_response(_STATUS_LINES.get(status, f"{status} CORS"), out)  # type: ignore[arg-type]
-    return []
-
-
 def _send_error(start_response: StartResponse, ours: tuple[Header, ...]) -> None:
     """Send a 500 carrying the CORS headers, before the caller re-raises.
 
@@ -164,7 +148,7 @@ def _send_error(start_response: StartResponse, ours: tuple[Header, ...]) -> None
     headers = list(ours)
     headers.extend(_ERROR_TAIL)
     try:
-        write = start_response(_STATUS_LINES[500], headers, sys.exc_info())
+        write = start_response(_ERROR_STATUS, headers, sys.exc_info())
         write(_ERROR_BODY)
     except Exception:
         # Headers already sent (the server re-raised), or the client went

@@ -601,6 +601,26 @@ cdef class WsgiStartResponse:
         return self.start_response(status, _apply_text(headers, self.ours), exc_info)
 
 
+cdef dict STATUS_LINES = {200: "200 OK", 204: "204 No Content", 403: "403 Forbidden"}
+cdef tuple EMPTY_LENGTH = ("content-length", "0")
+
+
+cdef object _wsgi_answer(object start_response, object status, tuple headers):
+    cdef list out = list(headers)
+    if status != 204:  # RFC 9110 8.6: no Content-Length on a 204
+        out.append(EMPTY_LENGTH)
+    line = STATUS_LINES.get(status)
+    start_response(f"{status} CORS" if line is None else line, out)
+    return []
+
+
+def wsgi_answer(start_response, status, headers):
+    """Answer a WSGI request here with an empty body (a preflight, or a
+    refused request under block_refused): ``status`` and ``headers`` are
+    the decision's, plus ``Content-Length: 0`` unless the status is 204."""
+    return _wsgi_answer(start_response, status, tuple(headers))
+
+
 cdef str PATH_INFO = "PATH_INFO"
 cdef str EMPTY_STR = ""
 cdef str FILE_WRAPPER = "wsgi.file_wrapper"
@@ -640,6 +660,8 @@ cdef class WsgiCore:
             self._log(decision, environ)
         if decision.preflight:
             if not self._passthrough:
+                if self._answer is WSGI_ANSWER:  # the default, called in C
+                    return _wsgi_answer(start_response, decision.status, ours)
                 return self._answer(start_response, decision.status, ours)
         elif self._block and not decision.allowed:
             return self._answer(start_response, 403, ours)
@@ -658,3 +680,6 @@ cdef class WsgiCore:
         if isinstance(wrapper, type) and kind is wrapper:
             return result  # keep the server's sendfile path
         return self._guard(result, start_response, ours)
+
+
+cdef object WSGI_ANSWER = wsgi_answer

@@ -625,3 +625,18 @@ def test_refusals_are_logged_escaped_only_when_asked(
     assert len(messages) == 1, messages
     assert "\r" not in messages[0] and "\n" not in messages[0]
     assert "MALFORMED_REQUEST" in messages[0] and "path=/x" in messages[0]
+
+
+@pytest.mark.parametrize("status,line,length", [
+    (204, "204 No Content", False),
+    (200, "200 OK", True),
+    (403, "403 Forbidden", True),
+    (299, "299 CORS", True),
+])
+def test_answers_made_here(adapters: ModuleType, status: int, line: str,
+                           length: bool) -> None:
+    started: list[Any] = []
+    ours = (("access-control-allow-origin", "https://a.example"),)
+    body = adapters.wsgi_answer(lambda *args: started.append(args), status, ours)
+    assert list(body) == []
+    assert started == [(line, [*ours, *([("content-length", "0")] if length else [])])]
