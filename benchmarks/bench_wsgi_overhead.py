@@ -265,8 +265,8 @@ def ratios(framework: str, cost: dict[str, float]) -> str:
 # -- wall-clock mode --------------------------------------------------------------
 
 
-def time_all(number: int, repeat: int) -> None:
-    for framework in FRAMEWORKS:
+def time_all(number: int, repeat: int, frameworks: tuple[str, ...] = FRAMEWORKS) -> None:
+    for framework in frameworks:
         apps = contenders(framework)
         scale = 4 if framework == "plain" else 1
         cost = measure(apps, number * scale, repeat)
@@ -303,11 +303,12 @@ def instructions(framework: str, name: str, requests: int, seed: int) -> int:
     return int(found.group(1))
 
 
-def callgrind_all(requests: int, seeds: list[int], jobs: int) -> None:
+def callgrind_all(requests: int, seeds: list[int], jobs: int,
+                  frameworks: tuple[str, ...] = FRAMEWORKS) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(max_workers=jobs)
-    for framework in FRAMEWORKS:
+    for framework in frameworks:
         names = list(contenders(framework))
         runs = {(name, seed, n): pool.submit(instructions, framework, name, n, seed)
                 for name in names for seed in seeds for n in (0, requests)}
@@ -339,6 +340,8 @@ def main() -> None:
                         help="comma-separated PYTHONHASHSEED values (callgrind)")
     parser.add_argument("--jobs", type=int, default=2,
                         help="callgrind processes at a time")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
+                        help="comma-separated subset of: " + ", ".join(FRAMEWORKS))
     parser.add_argument("--run", nargs=3, metavar=("FRAMEWORK", "NAME", "N"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -346,12 +349,16 @@ def main() -> None:
         framework, name, requests = args.run
         run_only(framework, name, int(requests))
         return
+    frameworks = tuple(name.strip() for name in args.frameworks.split(",") if name.strip())
+    unknown = sorted(set(frameworks) - set(FRAMEWORKS))
+    if unknown:
+        parser.error(f"unknown frameworks {unknown}; choose from {', '.join(FRAMEWORKS)}")
     print(f"engine: {corsfast.ENGINE}")
     if args.callgrind:
         callgrind_all(args.requests, [int(seed) for seed in args.seeds.split(",")],
-                      args.jobs)
+                      args.jobs, frameworks)
     else:
-        time_all(args.number, args.repeat)
+        time_all(args.number, args.repeat, frameworks)
 
 
 if __name__ == "__main__":

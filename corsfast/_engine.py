@@ -14,7 +14,7 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from . import _adapters_py, _engine_py
+from . import _adapters_py, _contrib_py, _engine_py
 
 NO_EXTENSIONS = (
     os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0")
@@ -23,6 +23,7 @@ NO_EXTENSIONS = (
 
 _live: ModuleType = _engine_py
 _adapters: ModuleType = _adapters_py
+_contrib: ModuleType = _contrib_py
 if not TYPE_CHECKING and not NO_EXTENSIONS:
     try:
         from . import _engine_c as _live
@@ -30,6 +31,7 @@ if not TYPE_CHECKING and not NO_EXTENSIONS:
         pass
     else:
         _adapters = _live
+        _contrib = _live
 
 ENGINE: str = _live.ENGINE_NAME
 # corsfast.Policy subclasses the compiled engine's Core, so that engine
@@ -89,6 +91,24 @@ if TYPE_CHECKING:
     from ._adapters_py import (
         wsgi_decide as wsgi_decide,
     )
+    from ._contrib_py import (
+        DjangoCore as DjangoCore,
+    )
+    from ._contrib_py import (
+        DjangoState as DjangoState,
+    )
+    from ._contrib_py import (
+        FalconCore as FalconCore,
+    )
+    from ._contrib_py import (
+        django_write as django_write,
+    )
+    from ._contrib_py import (
+        falcon_answer as falcon_answer,
+    )
+    from ._contrib_py import (
+        falcon_write as falcon_write,
+    )
     from ._engine_py import Decision as Decision
     from ._engine_py import check_request as check_request
 else:
@@ -105,3 +125,9 @@ else:
     AsgiSend = _adapters.AsgiSend
     WsgiStartResponse = _adapters.WsgiStartResponse
     WsgiCore = _adapters.WsgiCore
+    DjangoCore = _contrib.DjangoCore
+    DjangoState = _contrib.DjangoState
+    FalconCore = _contrib.FalconCore
+    django_write = _contrib.django_write
+    falcon_answer = _contrib.falcon_answer
+    falcon_write = _contrib.falcon_write

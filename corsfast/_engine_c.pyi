@@ -146,3 +146,37 @@ class WsgiCore:
         answer: Any, send_error: Any, guard: Any, log: Any = None,
     ) -> None: ...
     def __call__(self, environ: Any, start_response: Any) -> Any: ...
+
+# -- the drop-ins' per-request pieces (twin: corsfast/_contrib_py.py) --------
+
+@final
+class DjangoState:
+    policy: Any
+    lookup: Any
+    answer: Any
+    def __init__(self, lookup: Any, answer: Any) -> None: ...
+
+@disjoint_base
+class DjangoCore:
+    get_response: Any
+    async_mode: bool
+    _state: DjangoState
+    def _core_init(self, get_response: Any, async_mode: bool, state: DjangoState) -> None: ...
+    def __call__(self, request: Any) -> Any: ...
+
+def django_write(response: Any, ours: tuple[_Header, ...]) -> None: ...
+
+@disjoint_base
+class FalconCore:
+    _policy: Any
+    _router: Any
+    _passthrough: bool
+    _block: bool
+    def _core_init(self, policy: Any, router: Any, passthrough: bool, block: bool) -> None: ...
+    def process_request(self, req: Any, resp: Any) -> None: ...
+    def process_response(
+        self, req: Any, resp: Any, resource: Any, req_succeeded: Any
+    ) -> None: ...
+
+def falcon_answer(resp: Any, status: Any) -> None: ...
+def falcon_write(resp: Any, ours: tuple[_Header, ...]) -> None: ...

@@ -709,3 +709,4 @@ def _noop_check(policy, method, origin, request_method=None,
 
 
 include "_adapters.pxi"
+include "_contrib.pxi"

@@ -11,7 +11,7 @@ import pytest
 from falcon import testing
 
 import corsfast.contrib.falcon as cfal
-from corsfast import Policy, Router, _adapters_py
+from corsfast import Policy, Router, _contrib_py
 from corsfast.contrib.falcon import CORSMiddleware
 
 ORIGIN = "https://app.example.com"
@@ -22,9 +22,13 @@ KW = dict(allow_origins=[ORIGIN], allow_methods=["GET", "PUT"], allow_headers=["
 
 @pytest.fixture(autouse=True)
 def _engine_under_test(engine: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run the middleware on the engine under test's per-request pieces."""
-    pieces = engine if engine.ENGINE_NAME == "cython" else _adapters_py
-    monkeypatch.setattr(cfal, "wsgi_decide", pieces.wsgi_decide)
+    """Run the middleware on the engine under test's per-request pieces
+    (the compiled ones, or the twins in corsfast/_contrib_py.py)."""
+    pieces = engine if engine.ENGINE_NAME == "cython" else _contrib_py
+    for hook in ("process_request", "process_response"):
+        monkeypatch.setattr(CORSMiddleware, hook, getattr(pieces.FalconCore, hook))
+    monkeypatch.setattr(cfal, "falcon_write", pieces.falcon_write)
+    monkeypatch.setattr(cfal, "falcon_answer", pieces.falcon_answer)
     monkeypatch.setattr(cfal, "check_request", engine.check_request)
 
 
@@ -195,3 +199,79 @@ def test_constructor_errors() -> None:
         CORSMiddleware(Policy(**KW), allow_origins=[ORIGIN])
     with pytest.raises(TypeError, match=r"corsfast\.Policy or corsfast\.Router"):
         CORSMiddleware("https://app.example.com")  # type: ignore[arg-type]
+
+
+# -- the per-request pieces, compiled and twin ----------------------------------------
+
+OURS = (("access-control-allow-origin", ORIGIN), ("access-control-allow-credentials", "true"),
+        ("vary", "origin"))
+
+
+def _pieces(engine: ModuleType) -> Any:
+    return engine if engine.ENGINE_NAME == "cython" else _contrib_py
+
+
+@pytest.mark.parametrize("existing", [
+    [],
+    [("Content-Type", "text/plain"), ("X-Total", "3")],
+    [("Vary", "Accept-Encoding")],
+    [("Access-Control-Allow-Origin", "*"), ("X-A", "1")],
+    [("Access-Control-Max-Age", "5"), ("Vary", "*")],
+])
+def test_falcon_write_agrees_with_the_twin(engine: ModuleType,
+                                           existing: list[tuple[str, str]]) -> None:
+    def written(write: Any) -> list[tuple[str, str]]:
+        resp = falcon.Response()
+        for name, value in existing:
+            resp.set_header(name, value)
+        write(resp, OURS)
+        return resp._wsgi_headers()  # type: ignore[no-any-return]
+
+    expected = written(_contrib_py.falcon_write)
+    assert written(_pieces(engine).falcon_write) == expected
+    names = [name for name, _ in expected]
+    assert len(names) == len(set(names))
+    assert dict(expected)["access-control-allow-origin"] == ORIGIN
+    if not existing:  # the usual case: straight into the header dict, in order
+        assert expected == list(OURS)
+
+
+def test_falcon_write_without_a_header_dict_uses_the_public_api(engine: ModuleType) -> None:
+    class Resp:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, ...]] = []
+            self.own = {"vary": "Cookie", "access-control-allow-origin": "*"}
+
+        @property
+        def headers(self) -> dict[str, str]:
+            return dict(self.own)
+
+        def delete_header(self, name: str) -> None:
+            self.calls.append(("delete", name))
+            self.own.pop(name, None)
+
+        def set_header(self, name: str, value: str) -> None:
+            self.calls.append(("set", name, value))
+            self.own[name] = value
+
+    resp = Resp()
+    _pieces(engine).falcon_write(resp, OURS)
+    assert resp.own == {"vary": "Cookie, origin", "access-control-allow-origin": ORIGIN,
+                        "access-control-allow-credentials": "true"}
+    assert ("delete", "access-control-allow-origin") in resp.calls
+
+
+def test_falcon_answer(engine: ModuleType) -> None:
+    resp = falcon.Response()
+    resp.text = "body"
+    _pieces(engine).falcon_answer(resp, 204)
+    assert (resp.status, resp.text, resp.data, resp.complete) == (204, None, b"", True)
+
+
+def test_hooks_are_plain_builtin_methods(engine: ModuleType) -> None:
+    """falcon.App calls the compiled hooks directly: no Python frame."""
+    if engine.ENGINE_NAME != "cython":
+        pytest.skip("the compiled hooks only")
+    mw = CORSMiddleware(**KW)
+    assert type(mw.process_request).__name__ == "builtin_function_or_method"
+    assert type(mw.process_response).__name__ == "builtin_function_or_method"

@@ -24,8 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.http import HttpResponse
 
-from .._engine import wsgi_decide
-from .._headers import CORS_RESPONSE_HEADERS, merge_vary
+from .._engine import DjangoCore, DjangoState, django_write, wsgi_decide
 from .._policy import ConfigError, Policy
 from ._match import origin_regex, path_matcher
 
@@ -57,7 +56,6 @@ _ALL_ORIGINS_CREDENTIALS_WARNING = (
     "logged-in user. List CORS_ALLOWED_ORIGINS instead."
 )
 _warned: set[str] = set()
-_TOUCHED = CORS_RESPONSE_HEADERS | {"vary"}
 _PATH_CACHE_SIZE = 1024  # CORS_URLS_REGEX answers kept per path
 
 
@@ -205,61 +203,19 @@ def _current() -> _Config:
     config = _config
     if config is None:
         config = _config = _Config()
+        # The middleware reads the policy from _state on each request; with
+        # CORS_URLS_REGEX set it asks _lookup instead.
+        _state.policy = config.policy if config.enabled is None else None
     return config
 
 
-def _settings_changed(setting: str = "", **kwargs: Any) -> None:
-    global _config
-    if setting.startswith("CORS_"):
-        _config = None
-
-
-setting_changed.connect(_settings_changed, dispatch_uid="corsfast.contrib.django")
-
-
-# -- the middleware -------------------------------------------------------------------
-
-
-class CorsMiddleware:
-    """New-style Django middleware, sync and async capable."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[Any], Any]) -> None:
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-        _current()  # bad settings fail at startup, not on the first request
-
-    def __call__(self, request: Any) -> Any:
-        if self.async_mode:
-            return self.__acall__(request)
-        config = _config or _current()
-        policy = (config.policy if config.enabled is None
-                  else config.policy_for(request.path_info))
-        if policy is None:
-            return self.get_response(request)
-        decision = wsgi_decide(policy, request.META)
-        if decision.preflight:
-            return _preflight_response(decision)
-        response = self.get_response(request)
-        _write(response, decision.headers)
-        return response
-
-    async def __acall__(self, request: Any) -> Any:
-        config = _config or _current()
-        policy = (config.policy if config.enabled is None
-                  else config.policy_for(request.path_info))
-        if policy is None:
-            return await self.get_response(request)
-        decision = wsgi_decide(policy, request.META)
-        if decision.preflight:
-            return _preflight_response(decision)
-        response = await self.get_response(request)
-        _write(response, decision.headers)
-        return response
+def _lookup(request: Any) -> Optional[Policy]:
+    """The policy for ``request``, or None when CORS_URLS_REGEX leaves its
+    path out. Loads the settings when they are not loaded yet."""
+    config = _current()
+    if config.enabled is None:
+        return config.policy
+    return config.policy_for(request.path_info)
 
 
 def _preflight_response(decision: Any) -> HttpResponse:
@@ -270,27 +226,52 @@ def _preflight_response(decision: Any) -> HttpResponse:
     return response
 
 
-def _write(response: Any, ours: tuple[tuple[str, str], ...]) -> None:
-    """Replace the response's CORS headers with ours; merge ``vary``.
+_state = DjangoState(_lookup, _preflight_response)
 
-    The usual case (the view set no CORS header and no ``Vary``) writes
-    straight into the header store, under lowercase keys as
-    ``ResponseHeaders.__setitem__`` would. That skips Django's charset and
-    newline checks, which the engine's values need no longer: they are
-    constants validated when the Policy was built, or request values the
-    engine validated before echoing them.
+
+def _settings_changed(setting: str = "", **kwargs: Any) -> None:
+    global _config
+    if setting.startswith("CORS_"):
+        _state.policy = None
+        _config = None
+
+
+setting_changed.connect(_settings_changed, dispatch_uid="corsfast.contrib.django")
+
+
+# -- the middleware -------------------------------------------------------------------
+
+
+class CorsMiddleware(DjangoCore):
+    """New-style Django middleware, sync and async capable.
+
+    In sync mode each request runs ``DjangoCore.__call__`` (compiled with
+    the engine, or its pure-Python twin in corsfast/_contrib_py.py): it
+    reads the policy from ``_state``, asks the engine, answers a preflight
+    with ``_preflight_response``, and otherwise writes the decision's
+    headers over the view's response (``django_write``).
     """
-    headers = response.headers
-    store = getattr(headers, "_store", None)
-    if type(store) is dict and _TOUCHED.isdisjoint(store):
-        for name, value in ours:
-            store[name] = (name, value)
-        return
-    if any(key.lower() in CORS_RESPONSE_HEADERS for key in headers):
-        for name in CORS_RESPONSE_HEADERS:
-            if name in headers:
-                del headers[name]
-    for name, value in ours:
-        if name == "vary":
-            value = merge_vary(headers.get("vary"), value)
-        headers[name] = value
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        async_mode = iscoroutinefunction(get_response)
+        self._core_init(get_response, async_mode, _state)
+        if async_mode:
+            markcoroutinefunction(self)
+        _current()  # bad settings fail at startup, not on the first request
+
+    async def __acall__(self, request: Any) -> Any:
+        state = _state
+        policy = state.policy
+        if policy is None:
+            policy = state.lookup(request)
+            if policy is None:
+                return await self.get_response(request)
+        decision = wsgi_decide(policy, request.META)
+        if decision.preflight:
+            return state.answer(decision)
+        response = await self.get_response(request)
+        django_write(response, decision.headers)
+        return response
