@@ -123,8 +123,11 @@ def past_middleware(start_response: StartResponse) -> StartResponse:
     leaves their headers alone. Anything that is not the hook comes back
     unchanged.
     """
-    if type(start_response) in _HOOKS:
-        return start_response.start_response  # type: ignore[attr-defined,no-any-return]
+    # The compiled middleware hands over a built-in method bound to its
+    # hook; the twin hands over the hook itself.
+    hook: Any = getattr(start_response, "__self__", start_response)
+    if type(hook) in _HOOKS:
+        return hook.start_response  # type: ignore[no-any-return]
     return start_response
 
 

@@ -234,14 +234,34 @@ cdef list _concat(object first, tuple second):
     return out
 
 
+cdef extern from "Python.h":
+    PyTypeObject PyUnicode_Type
+    Py_ssize_t _text_length "PyUnicode_GET_LENGTH"(PyObject*)
+
+
 cdef list _apply_text(object app_headers, tuple ours):
-    cdef Py_ssize_t n
-    cdef list out
+    cdef Py_ssize_t n, i, size
+    cdef PyObject* item
+    cdef PyObject* raw_name
+    cdef bint is_list
     if type(app_headers) is not list and type(app_headers) is not tuple:
         app_headers = list(app_headers)
-    for name, _ in app_headers:
-        n = len(name)
-        if n < 64 and TOUCHED_LENGTH[n] and name.lower() in TOUCHED_TEXT:
+    is_list = type(app_headers) is list
+    n = len(app_headers)
+    for i in range(n):
+        item = _list_item(app_headers, i) if is_list else PyTuple_GET_ITEM(app_headers, i)
+        if _type_of(item) is &PyTuple_Type and _size_of(item) == 2:
+            raw_name = _tuple_item(item, 0)
+            if _type_of(raw_name) is &PyUnicode_Type:
+                # (str, str): only a name of a touched length is read.
+                size = _text_length(raw_name)
+                if size < 64 and TOUCHED_LENGTH[size] and \
+                        (<str>raw_name).lower() in TOUCHED_TEXT:
+                    return _merge_text_py(app_headers, ours)
+                continue
+        name, _ = <object>item
+        size = len(name)
+        if size < 64 and TOUCHED_LENGTH[size] and name.lower() in TOUCHED_TEXT:
             return _merge_text_py(app_headers, ours)
     return _concat(app_headers, ours)
 
@@ -601,6 +621,39 @@ cdef class WsgiStartResponse:
         return self.start_response(status, _apply_text(headers, self.ours), exc_info)
 
 
+cdef object _start_hook(object hook, PyObject** args, Py_ssize_t nargs,
+                        PyObject* kwnames):
+    """WsgiStartResponse.__call__ as a METH_FASTCALL | METH_KEYWORDS
+    function: the middleware hands the application the hook bound to this
+    (corsfast_bind_start), so a call builds no argument tuple."""
+    cdef WsgiStartResponse self = <WsgiStartResponse>hook
+    cdef Py_ssize_t i
+    if kwnames == NULL and (nargs == 2 or nargs == 3):
+        return self.start_response(
+            <object>args[0], _apply_text(<object>args[1], self.ours),
+            <object>args[2] if nargs == 3 else None)
+    # Keywords or a wrong count: the ordinary call checks them.
+    positional = [<object>args[i] for i in range(nargs)]
+    keywords = {}
+    if kwnames != NULL:
+        names = <tuple>kwnames
+        for i in range(len(names)):
+            keywords[names[i]] = <object>args[nargs + i]
+    return self(*positional, **keywords)
+
+
+cdef extern from *:
+    """
+    static PyObject *corsfast_bind_start(PyObject *self, void *impl) {
+        static PyMethodDef def = {"start_response", NULL,
+                                  METH_FASTCALL | METH_KEYWORDS, NULL};
+        def.ml_meth = (PyCFunction)(void (*)(void))impl;
+        return PyCFunction_NewEx(&def, self, NULL);
+    }
+    """
+    object corsfast_bind_start(object self, void* impl)
+
+
 cdef dict STATUS_LINES = {200: "200 OK", 204: "204 No Content", 403: "403 Forbidden"}
 cdef tuple EMPTY_LENGTH = ("content-length", "0")
 
@@ -669,7 +722,7 @@ cdef class WsgiCore:
         (<WsgiStartResponse>hook).start_response = start_response
         (<WsgiStartResponse>hook).ours = ours
         try:
-            result = self.app(environ, hook)
+            result = self.app(environ, corsfast_bind_start(hook, <void*>_start_hook))
         except Exception:
             self._send_error(start_response, ours)
             raise

@@ -203,6 +203,7 @@ cdef class Core:
     # from the origin before them, so comparing bytes beats hashing them.
     # One tuple, replaced whole, so it is never seen half-written.
     cdef tuple last_actual_b
+    cdef tuple last_actual_s      # the same for actual_cache (Origin as str)
     # For each exact origin, its last allowed preflight:
     # (request_method, request_headers, request_private_network, Decision),
     # the request values exactly as given. Browsers repeat the same
@@ -256,6 +257,7 @@ cdef class Core:
         self.actual_cache = {}
         self.actual_cache_b = {}
         self.last_actual_b = (None, None)
+        self.last_actual_s = (None, None)
         self.refused_stored = 0
         self.preflight_cache = {}
         self.acrh_cache = {}
@@ -534,7 +536,7 @@ cdef inline Decision _check(Core core, object method, object origin,
             # Fast path: an exact origin seen before. Entries are canonical
             # origins, so a hit has already passed the syntax check.
             if PyUnicode_GET_LENGTH(origin) <= MAX_ORIGIN_LENGTH:
-                cached = PyDict_GetItemWithError(core.actual_cache, origin)
+                cached = _cached_s(core, <str>origin)
                 if cached is not NULL:
                     return <Decision>cached
         text = <str>origin
@@ -580,6 +582,20 @@ cdef PyObject* _cached_b(Core core, bytes origin) except? NULL:
     cached = PyDict_GetItemWithError(core.actual_cache_b, origin)
     if cached is not NULL:
         core.last_actual_b = (origin, <object>cached)
+    return cached
+
+
+cdef PyObject* _cached_s(Core core, str origin) except? NULL:
+    """A cached actual-request decision for an Origin given as str
+    (borrowed), or NULL: the last hit first (see Core.last_actual_b)."""
+    cdef tuple last = core.last_actual_s
+    cdef PyObject* cached
+    known = <object>PyTuple_GET_ITEM(last, 0)
+    if known is origin or (known is not None and _str_is(origin, <str>known)):
+        return PyTuple_GET_ITEM(last, 1)
+    cached = PyDict_GetItemWithError(core.actual_cache, origin)
+    if cached is not NULL:
+        core.last_actual_s = (origin, <object>cached)
     return cached
 
 

@@ -640,3 +640,34 @@ def test_answers_made_here(adapters: ModuleType, status: int, line: str,
     body = adapters.wsgi_answer(lambda *args: started.append(args), status, ours)
     assert list(body) == []
     assert started == [(line, [*ours, *([("content-length", "0")] if length else [])])]
+
+
+@pytest.mark.parametrize("call", ["positional", "keyword", "exc_info_keyword"])
+def test_start_response_hook_takes_pep_3333_calls(call: str) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        headers = [("Content-Type", "text/plain")]
+        if call == "positional":
+            start_response("200 OK", headers)
+        elif call == "keyword":
+            start_response(status="200 OK", headers=headers)
+        else:
+            start_response("200 OK", headers, exc_info=None)
+        return [b"x"]
+
+    r = serve(CORSMiddleware(app, **POLICY_KW), environ_for(origin=ORIGIN))
+    assert r.status == "200 OK"
+    assert r.get("access-control-allow-origin") == ORIGIN
+    assert r.get("content-type") == "text/plain"
+
+
+def test_start_response_hook_rejects_a_bad_call() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with pytest.raises(TypeError):
+            start_response("200 OK")
+        with pytest.raises(TypeError):
+            start_response("200 OK", [], None, "extra")
+        start_response("204 No Content", [])
+        return []
+
+    r = serve(CORSMiddleware(app, **POLICY_KW), environ_for(origin=ORIGIN))
+    assert r.status == "204 No Content"
