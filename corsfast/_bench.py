@@ -486,9 +486,9 @@ def _asgi_answer(messages: list[dict[str, Any]]) -> Answer:
 
 
 def asgi_runner(app: Any, s: Scenario) -> Runner:
-    """Call ``app`` once per timed call. Apps that never really suspend are
-    driven by hand (no event loop in the measurement); others run on one
-    reused loop."""
+    """Call ``app`` once per timed call, awaited from a coroutine as a
+    server awaits it. Apps that never really suspend are driven by hand (no
+    event loop in the measurement); others run on one reused loop."""
     scope = asgi_scope(s)
 
     def answer() -> Answer:
@@ -499,8 +499,12 @@ def asgi_runner(app: Any, s: Scenario) -> Runner:
         asyncio.run(app(dict(scope), _receive, send))
         return _asgi_answer(messages)
 
+    async def serve() -> None:
+        # As a server does: await the app from a coroutine of its own.
+        await app(scope.copy(), _receive, _send_nothing)
+
     def by_hand() -> None:
-        coro = app(scope.copy(), _receive, _send_nothing)
+        coro = serve()
         try:
             coro.send(None)
         except StopIteration:
