@@ -12,6 +12,7 @@ several ``PYTHONHASHSEED`` values is kept.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import statistics
@@ -48,3 +49,19 @@ def per_request(script: str, names: Sequence[str], requests: int,
                     (runs[name, seed, requests].result() - runs[name, seed, 0].result())
                     / requests for seed in seeds)
                 for name in names}
+
+
+def add_options(parser: argparse.ArgumentParser, requests: int, seeds: str) -> None:
+    """The command-line options of a script's callgrind mode."""
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions under valgrind instead of timing")
+    parser.add_argument("--requests", type=int, default=requests,
+                        help="requests per callgrind process")
+    parser.add_argument("--seeds", default=seeds,
+                        help="comma-separated PYTHONHASHSEED values (callgrind)")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="callgrind processes at a time")
+
+
+def seed_list(seeds: str) -> list[int]:
+    return [int(seed) for seed in seeds.split(",")]

@@ -25,6 +25,8 @@ import gc
 import timeit
 from typing import Any
 
+from _callgrind import add_options, per_request, seed_list
+
 import corsfast
 from corsfast.asgi import CORSMiddleware as CorsfastASGI
 from corsfast.contrib.starlette import CORSMiddleware as CorsfastStarlette
@@ -165,14 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=60)
-    parser.add_argument("--callgrind", action="store_true",
-                        help="count instructions under valgrind instead of timing")
-    parser.add_argument("--requests", type=int, default=3000,
-                        help="requests per callgrind process")
-    parser.add_argument("--seeds", default="0,1,2",
-                        help="comma-separated PYTHONHASHSEED values (callgrind)")
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="callgrind processes at a time")
+    add_options(parser, requests=3000, seeds="0,1,2")
     parser.add_argument("--run", nargs=2, metavar=("NAME", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
@@ -183,11 +178,8 @@ def main() -> None:
     for name, asgi in contending.items():
         check(name, asgi)
     if args.callgrind:
-        from _callgrind import per_request
-
-        seeds = [int(seed) for seed in args.seeds.split(",")]
-        cost = per_request(__file__, ["bare", *contending], args.requests, seeds,
-                           args.jobs)
+        cost = per_request(__file__, ["bare", *contending], args.requests,
+                           seed_list(args.seeds), args.jobs)
         bare = cost.pop("bare")
         print(f"engine: {corsfast.ENGINE}; bare app: {bare:.0f} instructions/request "
               f"(median of hash seeds {args.seeds})")

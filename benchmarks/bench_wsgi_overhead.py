@@ -31,13 +31,11 @@ from __future__ import annotations
 import argparse
 import gc
 import io
-import os
-import re
 import statistics
-import subprocess
-import sys
 import timeit
 from typing import Any, Callable
+
+from _callgrind import add_options, per_request, seed_list
 
 import corsfast
 from corsfast.wsgi import CORSMiddleware
@@ -290,35 +288,13 @@ def run_only(framework: str, name: str, requests: int) -> None:
         run(wsgi)
 
 
-def instructions(framework: str, name: str, requests: int, seed: int) -> int:
-    # The child imports what this process imported (corsfast from a checkout).
-    env = dict(os.environ, PYTHONHASHSEED=str(seed),
-               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-               sys.executable, __file__, "--run", framework, name, str(requests)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise RuntimeError(f"no callgrind total for {framework} {name}:\n{done.stderr}")
-    return int(found.group(1))
-
-
 def callgrind_all(requests: int, seeds: list[int], jobs: int,
                   frameworks: tuple[str, ...] = FRAMEWORKS) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(max_workers=jobs)
     for framework in frameworks:
-        names = list(contenders(framework))
-        runs = {(name, seed, n): pool.submit(instructions, framework, name, n, seed)
-                for name in names for seed in seeds for n in (0, requests)}
-        per_request: dict[str, float] = {}
-        for name in names:
-            samples = [(runs[name, seed, requests].result()
-                        - runs[name, seed, 0].result()) / requests for seed in seeds]
-            per_request[name] = statistics.median(samples)
-        base = per_request.pop("bare")
-        cost = {name: value - base for name, value in per_request.items()}
+        per_request_cost = per_request(__file__, list(contenders(framework)), requests,
+                                       seeds, jobs, prefix=(framework,))
+        base = per_request_cost.pop("bare")
+        cost = {name: value - base for name, value in per_request_cost.items()}
         parts = ", ".join(f"{name} {value:.0f}" for name, value in cost.items())
         print(f"{framework}: bare {base:.0f} instructions/request; overhead {parts}; "
               f"{ratios(framework, cost)}", flush=True)
@@ -332,14 +308,7 @@ def main() -> None:
     parser.add_argument("--number", type=int, default=1000,
                         help="requests per timed round (x4 for the plain app)")
     parser.add_argument("--repeat", type=int, default=60, help="timed rounds")
-    parser.add_argument("--callgrind", action="store_true",
-                        help="count instructions under valgrind instead of timing")
-    parser.add_argument("--requests", type=int, default=2000,
-                        help="requests per callgrind process")
-    parser.add_argument("--seeds", default="0",
-                        help="comma-separated PYTHONHASHSEED values (callgrind)")
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="callgrind processes at a time")
+    add_options(parser, requests=2000, seeds="0")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
                         help="comma-separated subset of: " + ", ".join(FRAMEWORKS))
     parser.add_argument("--run", nargs=3, metavar=("FRAMEWORK", "NAME", "N"),
@@ -355,7 +324,7 @@ def main() -> None:
         parser.error(f"unknown frameworks {unknown}; choose from {', '.join(FRAMEWORKS)}")
     print(f"engine: {corsfast.ENGINE}")
     if args.callgrind:
-        callgrind_all(args.requests, [int(seed) for seed in args.seeds.split(",")],
+        callgrind_all(args.requests, seed_list(args.seeds),
                       args.jobs, frameworks)
     else:
         time_all(args.number, args.repeat, frameworks)
