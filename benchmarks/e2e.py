@@ -516,24 +516,17 @@ def run_server(name: str, variants: list[str], args: argparse.Namespace,
             rounds.append(got)
             bare = got.get("bare", {})
             cells = []
+            cpu = args.metric == "cpu"
+            key, unit = ("cpu_us_per_request", "µs/req") if cpu else ("rps", "req/s")
             for v in names:
-                g = got.get(v, {})
-                if args.metric == "cpu":
-                    x, ref = g.get("cpu_us_per_request"), bare.get("cpu_us_per_request")
-                    if x and v == "bare":
-                        cells.append(f"bare {x:,.1f} µs/req")
-                    elif x and ref:
-                        cells.append(f"{v} {(1 - ref / x) * 100:+.1f}%")
-                    else:
-                        cells.append(f"{v} failed")
+                x, ref = got.get(v, {}).get(key), bare.get(key)
+                if x and v == "bare":
+                    cells.append(f"bare {x:,.{1 if cpu else 0}f} {unit}")
+                elif x and ref:
+                    kept = ref / x if cpu else x / ref  # the share of bare's throughput
+                    cells.append(f"{v} {(1 - kept) * 100:+.1f}%")
                 else:
-                    x, ref = g.get("rps"), bare.get("rps")
-                    if x and v == "bare":
-                        cells.append(f"bare {x:,.0f} req/s")
-                    elif x and ref:
-                        cells.append(f"{v} {(1 - x / ref) * 100:+.1f}%")
-                    else:
-                        cells.append(f"{v} failed")
+                    cells.append(f"{v} failed")
             elapsed = time.monotonic() - clock["start"]
             left = elapsed / max(clock["done"], 1e-9) * (clock["total"] - clock["done"])
             log(f"  round {r + 1}/{args.rounds}: {'  '.join(cells)}   "
