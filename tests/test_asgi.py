@@ -744,3 +744,113 @@ def test_an_app_failing_after_a_suspension_still_gets_the_500() -> None:
     r = Result(messages)
     assert r.status == 500
     assert r.get("access-control-allow-origin") == APP
+
+
+class _AwaitableApp:
+    """An ASGI app that is a class whose instances are awaitables (not
+    coroutines): the middleware must await what the app returns."""
+
+    def __init__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.send = send
+
+    def __await__(self) -> Any:
+        yield from asyncio.sleep(0).__await__()
+        yield from self.send({"type": "http.response.start", "status": 202,
+                              "headers": []}).__await__()
+        yield from self.send({"type": "http.response.body", "body": b"a"}).__await__()
+
+
+def test_an_app_returning_a_plain_awaitable() -> None:
+    messages: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    mw = CORSMiddleware(_AwaitableApp, policy())
+    asyncio.run(mw(http_scope("GET", "/", [("origin", APP)]), receive, send))
+    r = Result(messages)
+    assert r.status == 202 and r.body == b"a"
+    assert r.get("access-control-allow-origin") == APP
+
+
+def test_an_app_failing_before_it_returns_an_awaitable() -> None:
+    messages: list[dict[str, Any]] = []
+
+    def app(scope: Any, receive: Any, send: Any) -> Any:
+        raise KeyError("sync")
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def main() -> None:
+        await CORSMiddleware(app, policy())(
+            http_scope("GET", "/", [("origin", APP)]), receive, send)
+
+    with pytest.raises(KeyError, match="sync"):
+        asyncio.run(main())
+    r = Result(messages)
+    assert r.status == 500
+    assert r.get("access-control-allow-origin") == APP
+
+
+def test_closing_a_suspended_request_closes_the_app() -> None:
+    events: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await receive()  # suspends: the server has no body yet
+        finally:
+            events.append("app closed")
+
+    class Pending:
+        def __await__(self) -> Any:
+            yield "waiting"
+
+    async def receive() -> Any:
+        return await Pending()
+
+    async def send(message: dict[str, Any]) -> None:
+        events.append(message["type"])
+
+    async def server() -> None:
+        await CORSMiddleware(app, policy())(
+            http_scope("GET", "/", [("origin", APP)]), receive, send)
+
+    outer = server()
+    assert outer.send(None) == "waiting"  # what the app yielded reaches the loop
+    outer.close()
+    assert events == ["app closed"]  # closed, and no 500 for a closed request
+
+
+def test_an_error_thrown_into_a_suspended_request_gets_the_500() -> None:
+    messages: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+
+    class Pending:
+        def __await__(self) -> Any:
+            yield "waiting"
+
+    async def receive() -> Any:
+        return await Pending()
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    async def server() -> None:
+        await CORSMiddleware(app, policy())(
+            http_scope("GET", "/", [("origin", APP)]), receive, send)
+
+    outer = server()
+    assert outer.send(None) == "waiting"
+    with pytest.raises(ValueError, match="thrown"):
+        outer.throw(ValueError("thrown"))
+    r = Result(messages)
+    assert r.status == 500 and r.get("access-control-allow-origin") == APP
