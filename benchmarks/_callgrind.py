@@ -13,13 +13,14 @@ several ``PYTHONHASHSEED`` values is kept.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
+from typing import Callable, Sequence
 
 
 def instructions(script: str, run: Sequence[str], seed: int) -> int:
@@ -65,3 +66,14 @@ def add_options(parser: argparse.ArgumentParser, requests: int, seeds: str) -> N
 
 def seed_list(seeds: str) -> list[int]:
     return [int(seed) for seed in seeds.split(",")]
+
+
+def drive(step: Callable[[], object], warmup: int, requests: int) -> None:
+    """The body of a ``--run`` process: warm up, then ``requests`` steps
+    with the garbage collector off."""
+    for _ in range(warmup):
+        step()
+    gc.collect()
+    gc.disable()
+    for _ in range(requests):
+        step()

@@ -21,11 +21,10 @@ drop-in <= 1.10 x corsfast.asgi.
 from __future__ import annotations
 
 import argparse
-import gc
 import timeit
 from typing import Any
 
-from _callgrind import add_options, per_request, seed_list
+from _callgrind import add_options, drive, per_request, seed_list
 
 import corsfast
 from corsfast.asgi import CORSMiddleware as CorsfastASGI
@@ -155,12 +154,7 @@ def run_only(name: str, requests: int) -> None:
     asgi = apps[name]
     if name != "bare":
         check(name, asgi)
-    for _ in range(200):
-        run(asgi)
-    gc.collect()
-    gc.disable()
-    for _ in range(requests):
-        run(asgi)
+    drive(lambda: run(asgi), 200, requests)
 
 
 def main() -> None:

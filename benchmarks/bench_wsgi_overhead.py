@@ -29,13 +29,12 @@ contender of its framework, so all runs share one memory layout; with
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import statistics
 import timeit
 from typing import Any, Callable
 
-from _callgrind import add_options, per_request, seed_list
+from _callgrind import add_options, drive, per_request, seed_list
 
 import corsfast
 from corsfast.wsgi import CORSMiddleware
@@ -280,12 +279,7 @@ def time_all(number: int, repeat: int, frameworks: tuple[str, ...] = FRAMEWORKS)
 def run_only(framework: str, name: str, requests: int) -> None:
     """The body of one callgrind process: build, check, warm up, run."""
     wsgi = contenders(framework)[name]
-    for _ in range(50):
-        run(wsgi)
-    gc.collect()
-    gc.disable()
-    for _ in range(requests):
-        run(wsgi)
+    drive(lambda: run(wsgi), 50, requests)
 
 
 def callgrind_all(requests: int, seeds: list[int], jobs: int,

@@ -14,9 +14,8 @@ each peer's overhead over corsfast's.
 from __future__ import annotations
 
 import argparse
-import gc
 
-from _callgrind import per_request
+from _callgrind import drive, per_request
 
 from corsfast import ENGINE
 from corsfast._bench import FAMILIES, SCENARIOS, Unsupported, check
@@ -48,12 +47,7 @@ def runners(family_key: str, scenario_key: str) -> dict[str, object]:
 def run_only(family_key: str, scenario_key: str, name: str, requests: int) -> None:
     runner = runners(family_key, scenario_key)[name]
     func, args = runner.func, runner.args  # type: ignore[attr-defined]
-    for _ in range(200):
-        func(*args)
-    gc.collect()
-    gc.disable()
-    for _ in range(requests):
-        func(*args)
+    drive(lambda: func(*args), 200, requests)
 
 
 def main() -> None:

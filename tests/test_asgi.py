@@ -92,6 +92,20 @@ class App:
         await send({"type": "http.response.body", "body": self.body})
 
 
+class Channel:
+    """The server's side of one ASGI request: what was sent, and a receive
+    that gives an empty body."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+
+    async def receive(self) -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+
 def http_scope(method: str = "GET", path: str = "/", headers: Any = ()) -> dict[str, Any]:
     raw = [(k.encode("latin-1") if isinstance(k, str) else k,
             v.encode("latin-1") if isinstance(v, str) else v) for k, v in headers]
@@ -398,19 +412,12 @@ def test_block_refused_blocks_a_malformed_origin() -> None:
 
 
 def test_error_before_start_sends_500_with_cors_and_reraises() -> None:
-    messages: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b""}
-
+    server = Channel()
     mw = CORSMiddleware(App(fail="before"), policy(allow_credentials=True))
     scope = http_scope("GET", "/", [("origin", APP)])
     with pytest.raises(RuntimeError, match="boom before start"):
-        asyncio.run(asyncio.wait_for(mw(scope, receive, send), 5))
-    r = Result(messages)
+        asyncio.run(asyncio.wait_for(mw(scope, server.receive, server.send), 5))
+    r = Result(server.messages)
     assert r.status == 500 and r.body == b"Internal Server Error"
     assert r.get("access-control-allow-origin") == APP
     assert r.get("access-control-allow-credentials") == "true"
@@ -418,20 +425,13 @@ def test_error_before_start_sends_500_with_cors_and_reraises() -> None:
 
 
 def test_error_after_start_sends_nothing_more() -> None:
-    messages: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b""}
-
+    server = Channel()
     mw = CORSMiddleware(App(fail="after"), policy())
     scope = http_scope("GET", "/", [("origin", APP)])
     with pytest.raises(RuntimeError, match="boom after start"):
-        asyncio.run(asyncio.wait_for(mw(scope, receive, send), 5))
-    assert [m["type"] for m in messages] == ["http.response.start"]
-    assert Result(messages).get("access-control-allow-origin") == APP
+        asyncio.run(asyncio.wait_for(mw(scope, server.receive, server.send), 5))
+    assert [m["type"] for m in server.messages] == ["http.response.start"]
+    assert Result(server.messages).get("access-control-allow-origin") == APP
 
 
 def test_error_when_the_client_is_gone_keeps_the_original_error() -> None:
@@ -695,7 +695,7 @@ def test_a_request_is_a_coroutine_a_task_can_run() -> None:
 
 
 def test_cancelling_a_request_reaches_the_app_and_sends_nothing() -> None:
-    messages: list[dict[str, Any]] = []
+    server = Channel()
     seen: list[str] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -705,15 +705,9 @@ def test_cancelling_a_request_reaches_the_app_and_sends_nothing() -> None:
             seen.append("cancelled")
             raise
 
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b""}
-
     async def main() -> None:
         task = asyncio.ensure_future(CORSMiddleware(app, policy())(
-            http_scope("GET", "/", [("origin", APP)]), receive, send))
+            http_scope("GET", "/", [("origin", APP)]), server.receive, server.send))
         await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -721,7 +715,7 @@ def test_cancelling_a_request_reaches_the_app_and_sends_nothing() -> None:
 
     asyncio.run(main())
     assert seen == ["cancelled"]
-    assert messages == []  # a cancelled request gets no 500
+    assert server.messages == []  # a cancelled request gets no 500
 
 
 def test_an_app_failing_after_a_suspension_still_gets_the_500() -> None:
@@ -761,42 +755,40 @@ class _AwaitableApp:
 
 
 def test_an_app_returning_a_plain_awaitable() -> None:
-    messages: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b""}
-
+    server = Channel()
     mw = CORSMiddleware(_AwaitableApp, policy())
-    asyncio.run(mw(http_scope("GET", "/", [("origin", APP)]), receive, send))
-    r = Result(messages)
+    asyncio.run(mw(http_scope("GET", "/", [("origin", APP)]), server.receive, server.send))
+    r = Result(server.messages)
     assert r.status == 202 and r.body == b"a"
     assert r.get("access-control-allow-origin") == APP
 
 
 def test_an_app_failing_before_it_returns_an_awaitable() -> None:
-    messages: list[dict[str, Any]] = []
+    server = Channel()
 
     def app(scope: Any, receive: Any, send: Any) -> Any:
         raise KeyError("sync")
 
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b""}
-
     async def main() -> None:
         await CORSMiddleware(app, policy())(
-            http_scope("GET", "/", [("origin", APP)]), receive, send)
+            http_scope("GET", "/", [("origin", APP)]), server.receive, server.send)
 
     with pytest.raises(KeyError, match="sync"):
         asyncio.run(main())
-    r = Result(messages)
+    r = Result(server.messages)
     assert r.status == 500
     assert r.get("access-control-allow-origin") == APP
+
+
+class _Pending:
+    def __await__(self) -> Any:
+        yield "waiting"
+
+
+async def _receive_later() -> Any:
+    """A receive that suspends (the server has no body yet), yielding
+    "waiting" to whoever drives the request."""
+    return await _Pending()
 
 
 def test_closing_a_suspended_request_closes_the_app() -> None:
@@ -808,19 +800,12 @@ def test_closing_a_suspended_request_closes_the_app() -> None:
         finally:
             events.append("app closed")
 
-    class Pending:
-        def __await__(self) -> Any:
-            yield "waiting"
-
-    async def receive() -> Any:
-        return await Pending()
-
     async def send(message: dict[str, Any]) -> None:
         events.append(message["type"])
 
     async def server() -> None:
         await CORSMiddleware(app, policy())(
-            http_scope("GET", "/", [("origin", APP)]), receive, send)
+            http_scope("GET", "/", [("origin", APP)]), _receive_later, send)
 
     outer = server()
     assert outer.send(None) == "waiting"  # what the app yielded reaches the loop
@@ -834,19 +819,12 @@ def test_an_error_thrown_into_a_suspended_request_gets_the_500() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await receive()
 
-    class Pending:
-        def __await__(self) -> Any:
-            yield "waiting"
-
-    async def receive() -> Any:
-        return await Pending()
-
     async def send(message: dict[str, Any]) -> None:
         messages.append(message)
 
     async def server() -> None:
         await CORSMiddleware(app, policy())(
-            http_scope("GET", "/", [("origin", APP)]), receive, send)
+            http_scope("GET", "/", [("origin", APP)]), _receive_later, send)
 
     outer = server()
     assert outer.send(None) == "waiting"
