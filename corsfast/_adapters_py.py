@@ -332,26 +332,26 @@ class WsgiStartResponse:
 class WsgiCore:
     """``__call__`` of :class:`corsfast.wsgi.CORSMiddleware`.
 
-    ``_core_init`` takes the policy (or router), the switches, and three
+    ``_core_init`` takes the policy (or router), the switches, and two
     callables from corsfast.wsgi for the answers that are not the hot path:
-    ``answer(start_response, status, headers)``, ``send_error(start_response,
-    headers)`` (called inside ``except``) and ``guard(result, start_response,
-    headers)`` (watches a lazy body until its first chunk); and ``log``,
-    None or ``log(decision, environ)`` called for each refusal.
+    ``send_error(start_response, headers)`` (called inside ``except``) and
+    ``guard(result, start_response, headers)`` (watches a lazy body until its
+    first chunk); and ``log``, None or ``log(decision, environ)`` called for
+    each refusal. Answers made here (preflights, block_refused) are
+    :func:`wsgi_answer`.
     """
 
     __slots__ = ("app", "_policy", "_router", "_passthrough", "_block",
-                 "_answer", "_send_error", "_guard", "_log")
+                 "_send_error", "_guard", "_log")
 
     def _core_init(self, app: Any, policy: Any, router: Any, passthrough: bool,
-                   block: bool, answer: Any, send_error: Any, guard: Any,
+                   block: bool, send_error: Any, guard: Any,
                    log: Any = None) -> None:
         self.app = app
         self._policy = policy
         self._router = router
         self._passthrough = passthrough
         self._block = block
-        self._answer = answer
         self._send_error = send_error
         self._guard = guard
         self._log = log
@@ -369,9 +369,9 @@ class WsgiCore:
             self._log(decision, environ)
         if decision.preflight:
             if not self._passthrough:
-                return self._answer(start_response, decision.status, ours)
+                return wsgi_answer(start_response, decision.status, ours)
         elif self._block and not decision.allowed:
-            return self._answer(start_response, 403, ours)
+            return wsgi_answer(start_response, 403, ours)
         try:
             result = self.app(environ, WsgiStartResponse(start_response, ours))
         except Exception:

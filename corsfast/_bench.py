@@ -530,10 +530,11 @@ def wsgi_runner(app: Any, s: Scenario) -> Runner:
     def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
         return None
 
-    def call() -> None:
+    def call(start: Any = start_response) -> None:
+        """One whole request: body read to the end, close() called."""
         env = environ.copy()
         env["wsgi.input"] = io.BytesIO(b"")
-        body = app(env, start_response)
+        body = app(env, start)
         for _ in body:
             pass
         close = getattr(body, "close", None)
@@ -546,14 +547,7 @@ def wsgi_runner(app: Any, s: Scenario) -> Runner:
         def record(status: str, headers: Any, exc_info: Any = None) -> Any:
             got[:] = [int(status.split()[0]), [(k, v) for k, v in headers]]
             return lambda data: None
-        env = environ.copy()
-        env["wsgi.input"] = io.BytesIO(b"")
-        body = app(env, record)
-        for _ in body:
-            pass
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
+        call(record)
         return Answer(got[0], got[1]) if got else Answer(None, [])
 
     return Runner(call, (), answer)

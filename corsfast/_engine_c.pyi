@@ -135,7 +135,6 @@ class WsgiCore:
     app: Any
     _policy: Any
     _router: Any
-    _answer: Any
     _send_error: Any
     _guard: Any
     _log: Any
@@ -143,7 +142,7 @@ class WsgiCore:
     _block: bool
     def _core_init(
         self, app: Any, policy: Any, router: Any, passthrough: bool, block: bool,
-        answer: Any, send_error: Any, guard: Any, log: Any = None,
+        send_error: Any, guard: Any, log: Any = None,
     ) -> None: ...
     def __call__(self, environ: Any, start_response: Any) -> Any: ...
 

@@ -18,7 +18,7 @@ import sys
 from typing import Any, Callable, Iterable, Iterator, Optional, Protocol, Union
 
 from . import _adapters_py
-from ._engine import WsgiCore, WsgiStartResponse, wsgi_answer
+from ._engine import WsgiCore, WsgiStartResponse
 from ._logging import log_refusal
 from ._policy import Policy
 from ._router import Router
@@ -103,7 +103,6 @@ class CORSMiddleware(WsgiCore):
             None if is_policy else policy,
             self.preflight_passthrough,
             self.block_refused,
-            wsgi_answer,
             _send_error,
             _GuardedBody,
             _log_refusal if log_refusals else None,

@@ -185,34 +185,50 @@ def wsgi_decide(policy, environ):
 # -- response side ------------------------------------------------------------------
 
 
-cdef list _apply_raw(object app_headers, tuple ours):
-    cdef Py_ssize_t n, i, size
+cdef extern from "Python.h":
+    PyTypeObject PyUnicode_Type
+    Py_ssize_t _text_length "PyUnicode_GET_LENGTH"(PyObject*)
+
+
+cdef inline bint _touches(object headers, bint raw) except -1:
+    """Whether ``headers`` (a list or tuple of pairs; bytes names when
+    ``raw``, else str) names vary or a CORS response header, which the
+    slow merge must then handle."""
+    cdef Py_ssize_t n = len(headers), i, size
     cdef PyObject* item
-    cdef PyObject* raw_name
-    cdef bint is_list
+    cdef PyObject* first
+    cdef bint is_list = type(headers) is list
+    cdef PyTypeObject* name_type = &PyBytes_Type if raw else &PyUnicode_Type
+    cdef frozenset touched = TOUCHED_RAW if raw else TOUCHED_TEXT
+    for i in range(n):
+        item = _list_item(headers, i) if is_list else PyTuple_GET_ITEM(headers, i)
+        if _type_of(item) is &PyTuple_Type and _size_of(item) == 2:
+            first = _tuple_item(item, 0)
+            if _type_of(first) is name_type:
+                # An exact (name, value) pair: only a name of a touched
+                # length is read, without touching a reference count.
+                size = _size_of(first) if raw else _text_length(first)
+                if size < 64 and TOUCHED_LENGTH[size] and \
+                        (<object>first).lower() in touched:
+                    return True
+                continue
+        if raw:
+            name = _pair_item(<object>item, 0)
+            if type(name) is not bytes and name in touched:
+                return True
+        else:
+            name, _ = <object>item
+        size = len(name)
+        if size < 64 and TOUCHED_LENGTH[size] and name.lower() in touched:
+            return True
+    return False
+
+
+cdef list _apply_raw(object app_headers, tuple ours):
     if type(app_headers) is not list and type(app_headers) is not tuple:
         app_headers = list(app_headers)  # an iterator is read once
-    is_list = type(app_headers) is list
-    n = len(app_headers)
-    for i in range(n):
-        item = _list_item(app_headers, i) if is_list else PyTuple_GET_ITEM(app_headers, i)
-        if _type_of(item) is &PyTuple_Type and _size_of(item) == 2:
-            raw_name = _tuple_item(item, 0)
-            if _type_of(raw_name) is &PyBytes_Type:
-                # (bytes, bytes): only a name of a touched length is read.
-                size = _size_of(raw_name)
-                if size < 64 and TOUCHED_LENGTH[size] and \
-                        (<object>raw_name).lower() in TOUCHED_RAW:
-                    return _merge_raw_py(app_headers, ours)
-                continue
-        name = _pair_item(<object>item, 0)
-        if type(name) is bytes:
-            size = PyBytes_GET_SIZE(name)
-            if size < 64 and TOUCHED_LENGTH[size] and name.lower() in TOUCHED_RAW:
-                return _merge_raw_py(app_headers, ours)
-        elif name in TOUCHED_RAW or (len(name) < 64 and TOUCHED_LENGTH[len(name)]
-                                     and name.lower() in TOUCHED_RAW):
-            return _merge_raw_py(app_headers, ours)
+    if _touches(app_headers, True):
+        return _merge_raw_py(app_headers, ours)
     return _concat(app_headers, ours)
 
 
@@ -234,35 +250,11 @@ cdef list _concat(object first, tuple second):
     return out
 
 
-cdef extern from "Python.h":
-    PyTypeObject PyUnicode_Type
-    Py_ssize_t _text_length "PyUnicode_GET_LENGTH"(PyObject*)
-
-
 cdef list _apply_text(object app_headers, tuple ours):
-    cdef Py_ssize_t n, i, size
-    cdef PyObject* item
-    cdef PyObject* raw_name
-    cdef bint is_list
     if type(app_headers) is not list and type(app_headers) is not tuple:
         app_headers = list(app_headers)
-    is_list = type(app_headers) is list
-    n = len(app_headers)
-    for i in range(n):
-        item = _list_item(app_headers, i) if is_list else PyTuple_GET_ITEM(app_headers, i)
-        if _type_of(item) is &PyTuple_Type and _size_of(item) == 2:
-            raw_name = _tuple_item(item, 0)
-            if _type_of(raw_name) is &PyUnicode_Type:
-                # (str, str): only a name of a touched length is read.
-                size = _text_length(raw_name)
-                if size < 64 and TOUCHED_LENGTH[size] and \
-                        (<str>raw_name).lower() in TOUCHED_TEXT:
-                    return _merge_text_py(app_headers, ours)
-                continue
-        name, _ = <object>item
-        size = len(name)
-        if size < 64 and TOUCHED_LENGTH[size] and name.lower() in TOUCHED_TEXT:
-            return _merge_text_py(app_headers, ours)
+    if _touches(app_headers, False):
+        return _merge_text_py(app_headers, ours)
     return _concat(app_headers, ours)
 
 
@@ -284,7 +276,7 @@ cdef class AsgiSend:
         self.action = PROCEED
 
     def __call__(self, message):
-        return self.forward(message)
+        return _forward(self, message)
 
     def forward(self, message, /):
         """The same as calling the hook; as a bound method it is called
@@ -683,17 +675,16 @@ cdef class WsgiCore:
     """``__call__`` of corsfast.wsgi.CORSMiddleware (see the twin)."""
 
     # Public so that the twin's __call__ can run on this class in tests.
-    cdef public object app, _policy, _router, _answer, _send_error, _guard, _log
+    cdef public object app, _policy, _router, _send_error, _guard, _log
     cdef public bint _passthrough, _block
 
     def _core_init(self, app, policy, router, bint passthrough, bint block,
-                   answer, send_error, guard, log=None):
+                   send_error, guard, log=None):
         self.app = app
         self._policy = policy
         self._router = router
         self._passthrough = passthrough
         self._block = block
-        self._answer = answer
         self._send_error = send_error
         self._guard = guard
         self._log = log
@@ -713,11 +704,9 @@ cdef class WsgiCore:
             self._log(decision, environ)
         if decision.preflight:
             if not self._passthrough:
-                if self._answer is WSGI_ANSWER:  # the default, called in C
-                    return _wsgi_answer(start_response, decision.status, ours)
-                return self._answer(start_response, decision.status, ours)
+                return _wsgi_answer(start_response, decision.status, ours)
         elif self._block and not decision.allowed:
-            return self._answer(start_response, 403, ours)
+            return _wsgi_answer(start_response, 403, ours)
         hook = WsgiStartResponse.__new__(WsgiStartResponse)
         (<WsgiStartResponse>hook).start_response = start_response
         (<WsgiStartResponse>hook).ours = ours
@@ -733,6 +722,3 @@ cdef class WsgiCore:
         if isinstance(wrapper, type) and kind is wrapper:
             return result  # keep the server's sendfile path
         return self._guard(result, start_response, ours)
-
-
-cdef object WSGI_ANSWER = wsgi_answer

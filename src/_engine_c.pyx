@@ -203,7 +203,7 @@ cdef class Core:
     # from the origin before them, so comparing bytes beats hashing them.
     # One tuple, replaced whole, so it is never seen half-written.
     cdef tuple last_actual_b
-    cdef tuple last_actual_s      # the same for actual_cache (Origin as str)
+    cdef tuple last_actual_s      # the same for actual_cache (Origin as str); see _cached
     # For each exact origin, its last allowed preflight:
     # (request_method, request_headers, request_private_network, Decision),
     # the request values exactly as given. Browsers repeat the same
@@ -536,7 +536,7 @@ cdef inline Decision _check(Core core, object method, object origin,
             # Fast path: an exact origin seen before. Entries are canonical
             # origins, so a hit has already passed the syntax check.
             if PyUnicode_GET_LENGTH(origin) <= MAX_ORIGIN_LENGTH:
-                cached = _cached_s(core, <str>origin)
+                cached = _cached(core, origin, False)
                 if cached is not NULL:
                     return <Decision>cached
         text = <str>origin
@@ -545,7 +545,7 @@ cdef inline Decision _check(Core core, object method, object origin,
             if len(origin) > MAX_ORIGIN_LENGTH:  # 4.3, before any decoding
                 return core.pf_malformed if preflight else core.malformed_actual
             if type(origin) is bytes and not preflight and not core.any_origin:
-                cached = _cached_b(core, <bytes>origin)
+                cached = _cached(core, origin, True)
                 if cached is not NULL:
                     return <Decision>cached
         value = _text(origin)
@@ -572,30 +572,22 @@ cdef inline bint _same_bytes(object known, bytes value):
                    PyBytes_GET_SIZE(value)) == 0)
 
 
-cdef PyObject* _cached_b(Core core, bytes origin) except? NULL:
-    """A cached actual-request decision for an Origin given as bytes
-    (borrowed), or NULL."""
-    cdef tuple last = core.last_actual_b
-    cdef PyObject* cached
-    if _same_bytes(<object>PyTuple_GET_ITEM(last, 0), origin):
-        return PyTuple_GET_ITEM(last, 1)
-    cached = PyDict_GetItemWithError(core.actual_cache_b, origin)
-    if cached is not NULL:
-        core.last_actual_b = (origin, <object>cached)
-    return cached
-
-
-cdef PyObject* _cached_s(Core core, str origin) except? NULL:
-    """A cached actual-request decision for an Origin given as str
-    (borrowed), or NULL: the last hit first (see Core.last_actual_b)."""
-    cdef tuple last = core.last_actual_s
+cdef PyObject* _cached(Core core, object origin, bint raw) except? NULL:
+    """A cached actual-request decision (borrowed) for an Origin given as
+    bytes (``raw``) or str, or NULL; the last hit of that kind first."""
+    cdef tuple last = core.last_actual_b if raw else core.last_actual_s
     cdef PyObject* cached
     known = <object>PyTuple_GET_ITEM(last, 0)
-    if known is origin or (known is not None and _str_is(origin, <str>known)):
+    if known is not None and (_same_bytes(known, <bytes>origin) if raw
+                              else _str_is(origin, <str>known)):
         return PyTuple_GET_ITEM(last, 1)
-    cached = PyDict_GetItemWithError(core.actual_cache, origin)
+    cached = PyDict_GetItemWithError(
+        core.actual_cache_b if raw else core.actual_cache, origin)
     if cached is not NULL:
-        core.last_actual_s = (origin, <object>cached)
+        if raw:
+            core.last_actual_b = (origin, <object>cached)
+        else:
+            core.last_actual_s = (origin, <object>cached)
     return cached
 
 
