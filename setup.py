@@ -1,10 +1,12 @@
 """Build corsfast: the compiled engine by default, a pure-Python build on request.
 
-The compiled engine is one extension module, ``corsfast._engine_c``, built
-from ``src/_engine_c.pyx``. Set ``CORSFAST_NO_EXTENSIONS=1`` to build a pure
-wheel (the engine then runs as its pure-Python twin). There is no silent
-fallback: when the compiled build was asked for and cannot be made, the
-build fails and says why.
+Two extension modules are built from src/corsfast/: ``corsfast._engine_c``
+(the engine: matching requests against a policy's tables) and
+``corsfast._adapters_c`` (the middleware's per-request pieces, which reach
+the engine through src/corsfast/_engine_c.pxd). Set
+``CORSFAST_NO_EXTENSIONS=1`` to build a pure wheel (everything then runs as
+its pure-Python twin). There is no silent fallback: when the compiled build
+was asked for and cannot be made, the build fails and says why.
 """
 
 import os
@@ -13,6 +15,7 @@ import sys
 from setuptools import Extension, setup
 
 PURE = os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0")
+MODULES = ("_engine_c", "_adapters_c")
 
 
 def _extensions():
@@ -26,22 +29,22 @@ def _extensions():
             "(pip install Cython), or set CORSFAST_NO_EXTENSIONS=1 for a "
             "pure-Python build"
         ) from exc
-    macros = []
-    if os.environ.get("CORSFAST_CYTHON_TRACE"):
-        macros.append(("CYTHON_TRACE_NOGIL", "1"))
-    ext = Extension(
-        "corsfast._engine_c",
-        ["src/_engine_c.pyx"],
-        define_macros=macros,
-    )
+    trace = bool(os.environ.get("CORSFAST_CYTHON_TRACE"))
+    macros = [("CYTHON_TRACE_NOGIL", "1")] if trace else []
+    extensions = [
+        Extension(f"corsfast.{name}", [f"src/corsfast/{name}.pyx"],
+                  define_macros=macros)
+        for name in MODULES
+    ]
     return cythonize(
-        [ext],
+        extensions,
+        include_path=["src"],
         language_level=3,
         compiler_directives={
             "boundscheck": False,
             "wraparound": False,
             "cdivision": True,
-            "linetrace": bool(os.environ.get("CORSFAST_CYTHON_TRACE")),
+            "linetrace": trace,
         },
         annotate=bool(os.environ.get("CORSFAST_CYTHON_ANNOTATE")),
     )
@@ -50,7 +53,8 @@ def _extensions():
 extensions = _extensions()
 print(
     "corsfast: building the "
-    + ("compiled (Cython) engine" if extensions else "pure-Python engine only")
+    + ("compiled (Cython) engine and adapters" if extensions
+       else "pure-Python engine only")
     + f" for {sys.implementation.name} {sys.version.split()[0]}",
     file=sys.stderr,
 )

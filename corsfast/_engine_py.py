@@ -1,13 +1,14 @@
 """The pure-Python engine: the readable reference and the test oracle.
 
-``src/_engine_c.pyx`` is its compiled twin; both must give identical
-decisions for every input. Read this file to learn what corsfast decides;
-read the .pyx to see how it does so cheaply. Section numbers cite SPEC.md
-(and, where named, the WHATWG Fetch Standard).
+``src/_engine_c.pyx`` is its compiled twin; both give identical decisions
+for every input (tests and the fuzz target check it). Read this file to
+learn what corsfast decides; read the .pyx to see how it does so cheaply.
+Headings in quotes cite docs/spec.md; URLs cite the WHATWG Fetch Standard.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Optional
 
 from ._reason import Reason
@@ -21,12 +22,14 @@ from ._rules import (
     is_forbidden_request_header,
     is_token,
 )
+from ._tables import Tables
 
-__all__ = ["ENGINE_NAME", "Core", "Decision", "check_request"]
+__all__ = ["ENGINE_NAME", "Decision", "Matcher", "check_request", "is_options"]
 
 ENGINE_NAME = "python"
 
 Header = tuple[str, str]
+RawHeader = tuple[bytes, bytes]
 _ACAO = "access-control-allow-origin"
 _ACAM = "access-control-allow-methods"
 _ACAH = "access-control-allow-headers"
@@ -46,42 +49,46 @@ MALFORMED_REQUEST = Reason.MALFORMED_REQUEST
 
 
 class Decision:
-    """What to do with one request. Immutable; may be shared."""
+    """What to do with one request. Immutable; may be shared.
 
-    __slots__ = ("allowed", "preflight", "reason", "status", "headers", "_raw")
+    ``reasons`` lists every check the request failed (empty when allowed):
+    the first is ``reason``; more are listed only for a refused preflight
+    under a dialect that asks for every refusal reason.
+    """
+
+    __slots__ = ("allowed", "preflight", "reason", "status", "headers",
+                 "raw_headers", "reasons")
 
     allowed: bool
     preflight: bool
     reason: Reason
     status: Optional[int]
     headers: tuple[Header, ...]
-    _raw: Optional[tuple[tuple[bytes, bytes], ...]]
+    raw_headers: tuple[RawHeader, ...]
+    reasons: tuple[Reason, ...]
 
     def __init__(self, allowed: bool, preflight: bool, reason: Reason,
-                 status: Optional[int], headers: tuple[Header, ...]) -> None:
+                 status: Optional[int], headers: tuple[Header, ...],
+                 reasons: Optional[tuple[Reason, ...]] = None) -> None:
+        headers = tuple(headers)
         set_ = object.__setattr__
         set_(self, "allowed", allowed)
         set_(self, "preflight", preflight)
         set_(self, "reason", reason)
         set_(self, "status", status)
         set_(self, "headers", headers)
-        set_(self, "_raw", None)
+        # ``headers`` encoded for ASGI, once, when the Decision is made.
+        set_(self, "raw_headers", tuple(
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers))
+        set_(self, "reasons", (() if allowed else (reason,))
+             if reasons is None else tuple(reasons))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a Decision is immutable")
 
-    @property
-    def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
-        """``headers`` encoded for ASGI, built once per Decision."""
-        raw = self._raw
-        if raw is None:
-            raw = tuple((name.encode("latin-1"), value.encode("latin-1"))
-                        for name, value in self.headers)
-            object.__setattr__(self, "_raw", raw)
-        return raw
-
     def __eq__(self, other: object) -> bool:
-        if not hasattr(other, "reason") or not hasattr(other, "headers"):
+        if not hasattr(other, "reasons") or not hasattr(other, "headers"):
             return NotImplemented
         return _fields(self) == _fields(other)
 
@@ -94,23 +101,27 @@ class Decision:
     def __repr__(self) -> str:
         return (f"Decision(allowed={self.allowed!r}, preflight={self.preflight!r}, "
                 f"reason={self.reason!r}, status={self.status!r}, "
-                f"headers={self.headers!r})")
+                f"headers={self.headers!r}, reasons={self.reasons!r})")
 
 
 def _fields(d: Any) -> tuple[Any, ...]:
-    return (d.allowed, d.preflight, d.reason, d.status, d.headers)
+    return (d.allowed, d.preflight, d.reason, d.status, d.headers, d.reasons)
 
 
-# -- Core: a policy's tables plus this engine's precomputed decisions ---------
+# -- Matcher: a policy's tables plus this engine's precomputed decisions ------
 
 
-class Core:
-    __slots__ = (
-        "t", "not_cors", "star_actual", "refused_actual", "malformed_actual",
-        "refused_preflight", "actual_cache",
-    )
+class Matcher:
+    """What this engine keeps for one policy: its tables, the decisions
+    that never change, and a cache of allowed decisions for exact origins
+    (bounded by the number of exact origins in the policy)."""
 
-    def __init__(self, t: Any) -> None:
+    __slots__ = ("t", "not_cors", "star_actual", "refused_actual",
+                 "malformed_actual", "refused_preflight", "actual_cache")
+
+    def __init__(self, t: Tables) -> None:
+        if not isinstance(t, Tables):
+            raise TypeError(f"Matcher: expected Tables, got {type(t).__name__}")
         self.t = t
         self.not_cors = Decision(True, False, NOT_CORS, None, t.not_cors_headers)
         self.star_actual = Decision(True, False, ALLOWED, None,
@@ -119,14 +130,44 @@ class Core:
                                        t.refused_actual_headers)
         self.malformed_actual = Decision(False, False, MALFORMED_REQUEST, None,
                                          t.refused_actual_headers)
-        self.refused_preflight = {
-            reason: Decision(False, True, reason, 403, t.refused_preflight_headers)
-            for reason in Reason
-            if reason is not ALLOWED and reason is not NOT_CORS
-        }
-        # Allowed actual-request decisions for exact origins, built on first
-        # use. Bounded by the number of exact origins in the policy.
+        self.refused_preflight: dict[tuple[Reason, ...], Decision] = {}
         self.actual_cache: dict[str, Decision] = {}
+
+    def refusal(self, reasons: tuple[Reason, ...]) -> Decision:
+        """The refused-preflight Decision for ``reasons`` (first one first)."""
+        decision = self.refused_preflight.get(reasons)
+        if decision is None:
+            decision = Decision(False, True, reasons[0], 403,
+                                self.t.refused_preflight_headers, reasons)
+            self.refused_preflight[reasons] = decision
+        return decision
+
+
+# Matchers of this engine for policies that hold another engine's (tests and
+# the fuzz target run both engines on one Policy): built once per policy.
+_foreign: weakref.WeakKeyDictionary[Any, Matcher] = weakref.WeakKeyDictionary()
+
+
+def _matcher(policy: Any) -> Matcher:
+    """The Matcher this engine uses for ``policy``."""
+    matcher = getattr(policy, "_matcher", None)
+    if type(matcher) is Matcher:
+        return matcher
+    tables = getattr(policy, "_tables", None)
+    if isinstance(tables, Tables):
+        found = _foreign.get(policy)
+        if found is None:
+            found = _foreign[policy] = Matcher(tables)
+        return found
+    raise TypeError(_not_a_policy(policy))
+
+
+def _not_a_policy(policy: Any) -> str:
+    name = type(policy).__name__
+    if callable(getattr(policy, "lookup", None)):
+        return (f"expected a corsfast.Policy, got {name}: pick the policy for "
+                f"the request first, with policy = router.lookup(path)")
+    return f"expected a corsfast.Policy, got {name}"
 
 
 # -- request values -----------------------------------------------------------
@@ -146,15 +187,45 @@ def _text(value: Any) -> Optional[str]:
     return None
 
 
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789+-.")
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+_IPV6_CHARS = frozenset("0123456789abcdef:.")
+_DIGITS = frozenset("0123456789")
+
+
 def _origin_syntax_ok(origin: str) -> bool:
-    """SPEC 4.3: 1-1024 printable ASCII bytes, no space or comma."""
-    return (
-        0 < len(origin) <= MAX_ORIGIN_LENGTH
-        and origin.isascii()
-        and origin.isprintable()  # for ASCII: no control character
-        and " " not in origin
-        and "," not in origin
-    )
+    """"The Origin header": at most 1024 bytes, and a serialized origin:
+    ``null``, or ``scheme "://" host [":" port]`` with a lowercase scheme,
+    a host of ``[a-z0-9_-]`` labels joined by dots (one trailing dot
+    allowed) or a bracketed IPv6 address, and a port of digits
+    [https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin].
+    Anything else is malformed before any table, regex or predicate sees it."""
+    if not 0 < len(origin) <= MAX_ORIGIN_LENGTH:
+        return False
+    if origin == "null":
+        return True
+    mark = origin.find("://")
+    if mark <= 0 or not "a" <= origin[0] <= "z":
+        return False  # the scheme starts with a letter
+    if not all(ch in _SCHEME_CHARS for ch in origin[:mark]):
+        return False
+    rest = origin[mark + 3:]
+    if rest.startswith("["):
+        close = rest.find("]")
+        if close < 2 or not all(ch in _IPV6_CHARS for ch in rest[1:close]):
+            return False
+        after = rest[close + 1:]
+    else:
+        host, colon, port = rest.partition(":")
+        if host.endswith("."):
+            host = host[:-1]  # a trailing dot is part of what browsers send
+        if not host or not all(label and all(ch in _HOST_CHARS for ch in label)
+                               for label in host.split(".")):
+            return False
+        after = colon + port
+    if not after:
+        return True
+    return after[0] == ":" and len(after) > 1 and all(ch in _DIGITS for ch in after[1:])
 
 
 def _port_ok(port: str, scheme: str) -> bool:
@@ -168,18 +239,18 @@ def _port_ok(port: str, scheme: str) -> bool:
     return number <= 65535 and DEFAULT_PORTS.get(scheme) != number
 
 
-# -- origin matching (SPEC 3.1-3.5, 4.3) ---------------------------------------
+# -- origin matching ("Origin entries", "The Origin header") ------------------
 
 
-def _origin_allowed(t: Any, origin: str) -> bool:
-    if origin in t.exact:
+def _origin_allowed(t: Tables, origin: str) -> bool:
+    if t.every_origin or origin in t.exact:
         return True
     if t.has_patterns and _pattern_allowed(t, origin):
         return True
     return t.dynamic is not None and t.dynamic(origin)
 
 
-def _pattern_allowed(t: Any, origin: str) -> bool:
+def _pattern_allowed(t: Tables, origin: str) -> bool:
     mark = origin.find("://")
     if mark <= 0:
         return False
@@ -223,28 +294,30 @@ def _pattern_allowed(t: Any, origin: str) -> bool:
     return False
 
 
-# -- Access-Control-Request-* (SPEC 4.4-4.6) ---------------------------------------
+# -- Access-Control-Request-* ("Preflight") -----------------------------------
 
 
-def _method_allowed(t: Any, method: str) -> bool:
-    # always_allowed_methods is GET, HEAD and POST unless a drop-in said
-    # otherwise (corsfast/_policy.py).
+def _method_allowed(t: Tables, method: str) -> bool:
+    # always_allowed_methods is GET, HEAD and POST unless a dialect says
+    # otherwise (corsfast/_dialect.py).
     if method in t.always_allowed_methods or method in t.methods:
         return True
     return t.methods_any and method.upper() not in FORBIDDEN_METHODS
 
 
-def _header_allowed(t: Any, name: str) -> bool:
+def _header_allowed(t: Tables, name: str) -> bool:
     if name in t.headers:
         return True
     return (t.headers_any and name != "authorization"
             and not is_forbidden_request_header(name))
 
 
-def _parse_request_headers(t: Any, value: str) -> list[str] | Reason:
-    """The names asked for, or the Reason to refuse. Names are lowercase,
-    or as sent when the policy echoes them as sent (each one a validated
-    token either way)."""
+def _parse_request_headers(t: Tables, value: str) -> tuple[str, ...] | Reason:
+    """The names asked for, or the Reason to refuse ("Access-Control-
+    Request-Headers"). Names are lowercase, or as sent when the policy
+    echoes them as sent (each one a validated token either way); under
+    ``allowed_headers_only`` names the policy does not allow are left out
+    and the rest sorted."""
     if len(value) > MAX_ACRH_LENGTH:
         return MALFORMED_REQUEST
     sent: list[str] = []
@@ -256,13 +329,21 @@ def _parse_request_headers(t: Any, value: str) -> list[str] | Reason:
             return MALFORMED_REQUEST
         sent.append(element)
     names = [element.lower() for element in sent]
+    if t.allowed_headers_only:
+        kept = sorted(s for s, n in zip(sent, names) if _header_allowed(t, n))
+        return tuple(kept)
     for name in names:
         if not _header_allowed(t, name):
             return HEADERS_NOT_ALLOWED
-    return sent if t.echo_as_sent else names
+    return tuple(sent) if t.echo_as_sent else tuple(names)
 
 
 # -- check_request --------------------------------------------------------------
+
+
+def is_options(method: Any) -> bool:
+    """Whether a request method (str, or bytes as ASGI gives it) is OPTIONS."""
+    return _text(method) == "OPTIONS"
 
 
 def check_request(
@@ -273,73 +354,85 @@ def check_request(
     request_headers: Any = None,
     request_private_network: Any = None,
 ) -> Decision:
-    """Decide one request against ``policy`` (SPEC 2 and 4). Never raises on
-    request data."""
-    core: Core = policy._core_py
+    """Decide one request against ``policy`` (docs/spec.md "Public API",
+    "Request rules"). Never raises on request data."""
+    m = _matcher(policy)
     if origin is None:
-        return core.not_cors  # 4.1
-    # 4.2: a preflight is OPTIONS + Origin + Access-Control-Request-Method.
-    preflight = request_method is not None and _text(method) == "OPTIONS"
+        return m.not_cors  # no Origin: not a CORS request
+    # A preflight is OPTIONS + Origin + Access-Control-Request-Method
+    # [https://fetch.spec.whatwg.org/#cors-preflight-request].
+    preflight = request_method is not None and is_options(method)
     text = _text(origin)
-    if text is None or not _origin_syntax_ok(text):  # 4.3
-        if preflight:
-            return core.refused_preflight[MALFORMED_REQUEST]
-        return core.malformed_actual
+    if text is None or not _origin_syntax_ok(text):  # "The Origin header"
+        return m.refusal((MALFORMED_REQUEST,)) if preflight else m.malformed_actual
     if preflight:
-        return _preflight(core, text, request_method, request_headers,
+        return _preflight(m, text, request_method, request_headers,
                           request_private_network)
-    return _actual(core, text)
+    return _actual(m, text)
 
 
-def _actual(core: Core, origin: str) -> Decision:
-    """4.9: an actual request with a well-formed Origin."""
-    t = core.t
+def _actual(m: Matcher, origin: str) -> Decision:
+    """"Actual requests": an actual request with a well-formed Origin."""
+    t = m.t
     if t.any_origin:
-        return core.star_actual
-    cached = core.actual_cache.get(origin)
+        return m.star_actual
+    cached = m.actual_cache.get(origin)
     if cached is not None:
         return cached
     if not _origin_allowed(t, origin):
-        return core.refused_actual
+        return m.refused_actual
     decision = Decision(True, False, ALLOWED, None,
                         ((_ACAO, origin),) + t.actual_tail)
     if origin in t.exact:
-        core.actual_cache[origin] = decision
+        m.actual_cache[origin] = decision
     return decision
 
 
-def _preflight(core: Core, origin: str, request_method: Any,
+def _preflight(m: Matcher, origin: str, request_method: Any,
                request_headers: Any, request_private_network: Any) -> Decision:
-    """4.4-4.8: answer a preflight."""
-    t = core.t
-    refuse = core.refused_preflight
+    """"Preflight": answer one. Checks run in a fixed order (origin,
+    method, headers, private network); the first failure is the reason,
+    and only a dialect that asks for every reason runs the rest."""
+    t = m.t
+    failed: list[Reason] = []
+
+    def refuse(reason: Reason) -> bool:
+        failed.append(reason)
+        return not t.every_reason  # True: stop here
+
     if not t.any_origin and not _origin_allowed(t, origin):
-        return refuse[ORIGIN_NOT_ALLOWED]
+        if refuse(ORIGIN_NOT_ALLOWED):
+            return m.refusal(tuple(failed))
 
     method = _text(request_method)
     if method is None or len(method) > MAX_ACRM_LENGTH or not is_token(method):
-        return refuse[MALFORMED_REQUEST]
-    if not _method_allowed(t, method):
-        return refuse[METHOD_NOT_ALLOWED]
+        if refuse(MALFORMED_REQUEST):
+            return m.refusal(tuple(failed))
+        method = None
+    elif not _method_allowed(t, method):
+        if refuse(METHOD_NOT_ALLOWED):
+            return m.refusal(tuple(failed))
 
-    names: list[str] = []
+    names: tuple[str, ...] = ()
     if request_headers is not None:
         value = _text(request_headers)
-        if value is None:
-            return refuse[MALFORMED_REQUEST]
-        parsed = _parse_request_headers(t, value)
+        parsed = MALFORMED_REQUEST if value is None else _parse_request_headers(t, value)
         if isinstance(parsed, Reason):
-            return refuse[parsed]
-        names = parsed
+            if refuse(parsed):
+                return m.refusal(tuple(failed))
+        else:
+            names = parsed
 
     pna = _text(request_private_network) == "true"
     if pna and not t.private_network:
-        return refuse[PRIVATE_NETWORK_NOT_ALLOWED]
+        refuse(PRIVATE_NETWORK_NOT_ALLOWED)
+    if failed:
+        return m.refusal(tuple(dict.fromkeys(failed)))
 
     headers: tuple[Header, ...] = (
         t.acao_star if t.any_origin else (_ACAO, origin),)
     if t.echo_method:
-        headers += ((_ACAM, method),)
+        headers += ((_ACAM, method),)  # type: ignore[assignment]
     if names and t.echo_headers:
         headers += ((_ACAH, ", ".join(names)),)
     headers += t.preflight_tails[2 * bool(names) + pna]

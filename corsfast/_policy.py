@@ -2,10 +2,10 @@
 
 Everything here runs at construction. A bad configuration raises one
 :class:`ConfigError` naming every bad entry and its fix. A good one becomes
-a :class:`Tables` object (sets of canonical origins, method and header sets,
-and every constant response header already built), from which each loaded
-engine builds its own core. A ``Policy`` is immutable and may be shared
-between threads.
+engine-neutral :class:`~corsfast._tables.Tables`, from which the live
+engine builds the matcher the Policy holds. A ``Policy`` is an immutable
+value: equal arguments make equal policies, and copies, deep copies and
+pickles behave the same on both engines.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union
 
-from . import _engine, _engine_py
+from . import _engine
+from ._dialect import CORSFAST, Dialect
 from ._dynamic import DynamicMatcher
 from ._origins import (
     ANY,
@@ -32,27 +33,14 @@ from ._rules import (
     is_forbidden_request_header,
     is_token,
 )
+from ._tables import Tables, compile_tables
 
 if TYPE_CHECKING:
     from ._router import Router
 
-__all__ = ["ConfigError", "Policy", "Tables"]
+__all__ = ["ConfigError", "Policy"]
 
-Header = tuple[str, str]
 StrOrSeq = Union[str, Iterable[str]]
-
-ACAO = "access-control-allow-origin"
-ACAC = "access-control-allow-credentials"
-ACAM = "access-control-allow-methods"
-ACAH = "access-control-allow-headers"
-ACEH = "access-control-expose-headers"
-ACMA = "access-control-max-age"
-ACAPN = "access-control-allow-private-network"
-VARY = "vary"
-VARY_ACTUAL = (VARY, "origin")
-_VARY_PREFLIGHT = "origin, access-control-request-method, access-control-request-headers"
-# SPEC 4.4: browsers never ask permission for these.
-DEFAULT_ALWAYS_ALLOWED_METHODS = ("GET", "HEAD", "POST")
 
 
 class ConfigError(ValueError):
@@ -67,55 +55,6 @@ class ConfigError(ValueError):
             f"invalid CORS policy ({len(self.errors)} "
             f"problem{'s' if len(self.errors) != 1 else ''}):\n{lines}"
         )
-
-
-# -- tables -----------------------------------------------------------------
-
-
-class Tables:
-    """What a policy compiles to: engine-neutral, immutable by convention.
-
-    Engines copy these into their own cores; nothing here is computed per
-    request.
-    """
-
-    __slots__ = (
-        "any_origin", "exact", "any_port", "subdomains", "sub_any_port",
-        "has_patterns", "dynamic",
-        "methods", "methods_any", "headers", "headers_any",
-        "credentials", "private_network", "preflight_status",
-        "always_allowed_methods", "echo_method", "echo_headers",
-        "echo_as_sent",
-        "not_cors_headers", "star_actual_headers", "actual_tail",
-        "refused_actual_headers", "refused_preflight_headers",
-        "preflight_tails", "acao_star",
-    )
-
-    any_origin: bool
-    exact: frozenset[str]
-    any_port: frozenset[str]
-    subdomains: frozenset[str]
-    sub_any_port: frozenset[str]
-    has_patterns: bool
-    dynamic: Optional[DynamicMatcher]
-    methods: frozenset[str]
-    methods_any: bool
-    headers: frozenset[str]
-    headers_any: bool
-    credentials: bool
-    private_network: bool
-    preflight_status: int
-    always_allowed_methods: frozenset[str]
-    echo_method: bool
-    echo_headers: bool
-    echo_as_sent: bool
-    not_cors_headers: tuple[Header, ...]
-    star_actual_headers: tuple[Header, ...]
-    actual_tail: tuple[Header, ...]
-    refused_actual_headers: tuple[Header, ...]
-    refused_preflight_headers: tuple[Header, ...]
-    preflight_tails: tuple[tuple[Header, ...], ...]
-    acao_star: Header
 
 
 # -- validation helpers -------------------------------------------------------
@@ -161,7 +100,7 @@ def _methods(
             continue
         upper = item.upper()
         if upper in FORBIDDEN_METHODS:
-            errors.append(f"{where}: {upper} is a forbidden method [Fetch 2.2.1]; "
+            errors.append(f"{where}: {upper} is a forbidden method [https://fetch.spec.whatwg.org/#forbidden-method]; "
                           f"browsers never send it, remove it")
             continue
         name = upper if upper in NORMALIZED_METHODS else item
@@ -172,8 +111,11 @@ def _methods(
 
 def _header_names(
     arg: str, value: Any, errors: list[str], *, request: bool
-) -> tuple[list[str], bool]:
+) -> tuple[list[str], list[str], bool]:
+    """Valid names lowercased, the same names as given (first spelling of
+    each), and whether ``"*"`` was listed."""
     names: list[str] = []
+    given: list[str] = []
     wildcard = False
     for i, item in enumerate(_as_list(value)):
         where = f"{arg}[{i}] {item!r}"
@@ -186,16 +128,19 @@ def _header_names(
             continue
         name = item.lower()
         if request and is_forbidden_request_header(name):
-            errors.append(f"{where}: a forbidden request header [Fetch 2.2.2]; "
+            errors.append(f"{where}: a forbidden request header "
+                          f"[https://fetch.spec.whatwg.org/#forbidden-request-header]; "
                           f"browsers never let scripts set it, remove it")
             continue
         if not request and name in FORBIDDEN_RESPONSE_HEADERS:
             errors.append(f"{where}: browsers never expose {name} to scripts "
-                          f"[Fetch 2.2.2], remove it")
+                          f"[https://fetch.spec.whatwg.org/#forbidden-response-header-name], "
+                          f"remove it")
             continue
         if name not in names:
             names.append(name)
-    return names, wildcard
+            given.append(item)
+    return names, given, wildcard
 
 
 def _compile_regex(value: Any, errors: list[str]) -> Optional[re.Pattern[str]]:
@@ -227,16 +172,23 @@ def _check_bool(name: str, value: Any, errors: list[str]) -> bool:
 
 # -- Policy -------------------------------------------------------------------
 
+# The arguments, in order: what repr, equality, hashing and pickling use.
+_ARGUMENTS = (
+    "allow_origins", "allow_origin_regex", "allow_origin_predicate",
+    "allow_methods", "allow_headers", "expose_headers", "allow_credentials",
+    "max_age", "allow_private_network", "preflight_status", "dialect",
+)
 
-class Policy(_engine.PolicyBase):
-    """A validated, compiled CORS policy. See SPEC sections 2 and 3."""
 
-    __slots__ = (
-        "allow_origins", "allow_origin_regex", "allow_origin_predicate",
-        "allow_methods", "allow_headers", "expose_headers",
-        "allow_credentials", "max_age", "allow_private_network",
-        "preflight_status", "_tables", "_core_py",
-    )
+class Policy:
+    """A validated, compiled CORS policy (docs/spec.md "Public API",
+    "Origin entries", "Methods and headers in a policy").
+
+    ``dialect`` says how a drop-in's answers differ from corsfast's own
+    (corsfast/_dialect.py); leave it out for exactly what docs/spec.md says.
+    """
+
+    __slots__ = (*_ARGUMENTS, "_tables", "_matcher", "__weakref__")
 
     allow_origins: tuple[str, ...]
     allow_origin_regex: Optional[re.Pattern[str]]
@@ -248,8 +200,9 @@ class Policy(_engine.PolicyBase):
     max_age: Optional[int]
     allow_private_network: bool
     preflight_status: int
+    dialect: Dialect
     _tables: Tables
-    _core_py: Any
+    _matcher: Any
 
     def __init__(
         self,
@@ -264,37 +217,19 @@ class Policy(_engine.PolicyBase):
         allow_private_network: bool = False,
         preflight_status: int = 204,
         *,
-        _spelling: Optional[Mapping[Header, Header]] = None,
-        _always_allowed_methods: StrOrSeq = DEFAULT_ALWAYS_ALLOWED_METHODS,
-        _echo_request_headers: bool = False,
-        _wildcard_vary: bool = False,
+        dialect: Dialect = CORSFAST,
     ) -> None:
-        """See SPEC section 2. The keyword-only arguments with a leading
-        underscore are for drop-ins that must behave like a peer library;
-        they are not part of the public API, and leaving them out gives
-        exactly the behaviour SPEC describes. Each is compiled once, here:
-
-        - ``_spelling`` maps constant ``(name, value)`` header pairs to the
-          spelling to send instead (for example ``("vary", "origin") ->
-          ("vary", "Origin")``). It changes no decision.
-        - ``_always_allowed_methods``: the preflight methods allowed whatever
-          ``allow_methods`` says (SPEC 4.4: GET, HEAD and POST). A drop-in
-          whose peer checks every method against its list passes ``()``.
-        - ``_echo_request_headers``: an allowed preflight that asked for
-          headers is answered with ``access-control-allow-headers`` listing
-          the requested names as sent (case kept), each one validated as a
-          token and allowed by the policy first, instead of the policy's
-          list.
-        - ``_wildcard_vary``: with a static ``"*"`` origin, responses still
-          carry ``vary: origin``, and a request without Origin gets only
-          that (no ``access-control-allow-origin``).
-        """
         errors: list[str] = []
         credentials = _check_bool("allow_credentials", allow_credentials, errors)
         private_network = _check_bool(
             "allow_private_network", allow_private_network, errors)
+        if not isinstance(dialect, Dialect):
+            errors.append(f"dialect: expected a corsfast Dialect, got "
+                          f"{type(dialect).__name__}")
+            dialect = CORSFAST
+        errors.extend(dialect.problems())
 
-        # 3.1-3.4: origins
+        # "Origin entries"
         any_origin = False
         exact: set[str] = set()
         any_port: set[str] = set()
@@ -318,7 +253,11 @@ class Policy(_engine.PolicyBase):
                 subdomains.add(key)
             elif kind == SUB_ANY_PORT:
                 sub_any_port.add(key)
-        if any_origin and credentials:
+        # A "*" with credentials echoes every origin only under a dialect
+        # that says so by name; otherwise it is an error.
+        every_origin = any_origin and credentials and \
+            dialect.reflect_any_origin_with_credentials
+        if any_origin and credentials and not every_origin:
             errors.append(
                 "allow_origins '*' with allow_credentials=True: browsers refuse "
                 "a wildcard origin with credentials; list the trusted origins "
@@ -326,30 +265,23 @@ class Policy(_engine.PolicyBase):
                 "credentials off"
             )
 
-        # 3.5: regex and predicate
+        # "Regex and predicate"
         regex = _compile_regex(allow_origin_regex, errors)
         if allow_origin_predicate is not None and not callable(allow_origin_predicate):
             errors.append("allow_origin_predicate: expected a callable "
                           "(origin: str) -> bool")
             allow_origin_predicate = None
 
-        # 3.6-3.8: methods, headers, exposure, numbers
+        # "Methods and headers in a policy"
         methods, methods_any = _methods(allow_methods, errors)
-        always, always_any = _methods(
-            _always_allowed_methods, errors, "_always_allowed_methods")
-        if always_any:
-            errors.append("_always_allowed_methods: '*' is not allowed; list "
-                          "the methods")
-        echo_as_sent = _check_bool(
-            "_echo_request_headers", _echo_request_headers, errors)
-        wildcard_vary = _check_bool("_wildcard_vary", _wildcard_vary, errors)
-        headers, headers_any = _header_names(
+        headers, headers_given, headers_any = _header_names(
             "allow_headers", allow_headers, errors, request=True)
-        exposed, expose_any = _header_names(
+        exposed, exposed_given, expose_any = _header_names(
             "expose_headers", expose_headers, errors, request=False)
         if expose_any and credentials:
             errors.append("expose_headers '*' with allow_credentials=True: the "
-                          "wildcard is literal with credentials [Fetch 3.3.4]; "
+                          "wildcard is literal with credentials "
+                          "[https://fetch.spec.whatwg.org/#http-access-control-expose-headers]; "
                           "list the header names to expose")
         if max_age is not None and (
             isinstance(max_age, bool) or not isinstance(max_age, int)
@@ -364,48 +296,47 @@ class Policy(_engine.PolicyBase):
         if errors:
             raise ConfigError(errors)
 
+        headers_shown = headers_given if dialect.names_as_given else headers
+        exposed_shown = exposed_given if dialect.names_as_given else exposed
         set_ = object.__setattr__
         set_(self, "allow_origins", tuple(canonical))
         set_(self, "allow_origin_regex", regex)
         set_(self, "allow_origin_predicate", allow_origin_predicate)
-        set_(self, "allow_methods", "*" if methods_any and not methods
-             else tuple(methods) + (("*",) if methods_any else ()))
-        set_(self, "allow_headers", "*" if headers_any and not headers
-             else tuple(headers) + (("*",) if headers_any else ()))
-        set_(self, "expose_headers", "*" if expose_any else tuple(exposed))
+        set_(self, "allow_methods", _listing(methods, methods_any))
+        set_(self, "allow_headers", _listing(headers_shown, headers_any))
+        set_(self, "expose_headers", "*" if expose_any else tuple(exposed_shown))
         set_(self, "allow_credentials", credentials)
         set_(self, "max_age", max_age)
         set_(self, "allow_private_network", private_network)
         set_(self, "preflight_status", preflight_status)
+        set_(self, "dialect", dialect)
 
-        t = Tables()
-        t.any_origin = any_origin
-        t.exact = frozenset(exact)
-        t.any_port = frozenset(any_port)
-        t.subdomains = frozenset(subdomains)
-        t.sub_any_port = frozenset(sub_any_port)
-        t.has_patterns = bool(any_port or subdomains or sub_any_port)
         dynamic = regex is not None or allow_origin_predicate is not None
-        t.dynamic = (DynamicMatcher(regex, allow_origin_predicate)
-                     if dynamic else None)
-        t.methods = frozenset(methods)
-        t.methods_any = methods_any
-        t.headers = frozenset(headers)
-        t.headers_any = headers_any
-        t.credentials = credentials
-        t.private_network = private_network
-        t.preflight_status = preflight_status
-        t.always_allowed_methods = frozenset(always)
-        t.echo_as_sent = echo_as_sent
-        _compile_headers(t, methods, headers, exposed, expose_any, max_age,
-                         wildcard_vary)
-        if _spelling:
-            _respell(t, dict(_spelling))
-        set_(self, "_tables", t)
-        # Each loaded engine's core: the twin's in a slot, the compiled
-        # engine's in the C fields this object inherits.
-        set_(self, "_core_py", _engine_py.Core(t))
-        _engine.init_compiled_core(self, t)
+        tables = compile_tables(
+            any_origin=any_origin and not every_origin,
+            every_origin=every_origin,
+            exact=frozenset(exact),
+            any_port=frozenset(any_port),
+            subdomains=frozenset(subdomains),
+            sub_any_port=frozenset(sub_any_port),
+            dynamic=(DynamicMatcher(regex, allow_origin_predicate)
+                     if dynamic else None),
+            methods=methods,
+            methods_any=methods_any,
+            headers=headers,
+            headers_as_given=headers_given,
+            headers_any=headers_any,
+            exposed=exposed,
+            exposed_as_given=exposed_given,
+            expose_any=expose_any,
+            credentials=credentials,
+            max_age=max_age,
+            private_network=private_network,
+            preflight_status=preflight_status,
+            dialect=dialect,
+        )
+        set_(self, "_tables", tables)
+        set_(self, "_matcher", _engine.engine.Matcher(tables))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Union[Policy, Router]:
@@ -423,11 +354,46 @@ class Policy(_engine.PolicyBase):
 
         return policy_from_file(path)
 
+    # -- an immutable value ------------------------------------------------------
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a Policy is immutable; build a new one")
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError("a Policy is immutable; build a new one")
+
+    def arguments(self) -> dict[str, Any]:
+        """The arguments that rebuild this policy, canonical."""
+        return {name: getattr(self, name) for name in _ARGUMENTS}
+
+    def _key(self) -> tuple[Any, ...]:
+        regex = self.allow_origin_regex
+        return (
+            self.allow_origins,
+            None if regex is None else (regex.pattern, regex.flags),
+            id(self.allow_origin_predicate),
+            self.allow_methods, self.allow_headers, self.expose_headers,
+            self.allow_credentials, self.max_age, self.allow_private_network,
+            self.preflight_status, self.dialect,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Policy):
+            return NotImplemented
+        return (self._key() == other._key()
+                and self.allow_origin_predicate is other.allow_origin_predicate)
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __copy__(self) -> Policy:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Policy:
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (_rebuild, (self.arguments(),))
 
     def __repr__(self) -> str:
         parts = [f"allow_origins={self.allow_origins!r}"]
@@ -435,15 +401,9 @@ class Policy(_engine.PolicyBase):
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{name}={value!r}")
-        parts += [
-            f"allow_methods={self.allow_methods!r}",
-            f"allow_headers={self.allow_headers!r}",
-            f"expose_headers={self.expose_headers!r}",
-            f"allow_credentials={self.allow_credentials!r}",
-            f"max_age={self.max_age!r}",
-            f"allow_private_network={self.allow_private_network!r}",
-            f"preflight_status={self.preflight_status!r}",
-        ]
+        parts += [f"{name}={getattr(self, name)!r}" for name in _ARGUMENTS[3:-1]]
+        if self.dialect is not CORSFAST:
+            parts.append(f"dialect={self.dialect!r}")
         return f"Policy({', '.join(parts)})"
 
     def check(
@@ -453,85 +413,20 @@ class Policy(_engine.PolicyBase):
         request_method: Any = None,
         request_headers: Any = None,
         request_private_network: Any = None,
-    ) -> _engine.Decision:
+    ) -> Any:
         """Same as ``check_request(self, ...)``."""
         return _engine.check_request(
             self, method, origin, request_method, request_headers,
             request_private_network)
 
 
-if _engine.PolicyBase is not object:
-    _engine.register_policy_type(Policy)
+def _rebuild(arguments: dict[str, Any]) -> Policy:
+    """Unpickle a Policy: build it again from its canonical arguments."""
+    return Policy(**arguments)
 
 
-def _respell(t: Tables, spelling: dict[Header, Header]) -> None:
-    """Replace constant header pairs by a drop-in's spelling of them."""
-
-    def spelled(headers: tuple[Header, ...]) -> tuple[Header, ...]:
-        return tuple(spelling.get(pair, pair) for pair in headers)
-
-    for name in ("not_cors_headers", "star_actual_headers", "actual_tail",
-                 "refused_actual_headers", "refused_preflight_headers"):
-        setattr(t, name, spelled(getattr(t, name)))
-    t.preflight_tails = tuple(spelled(tail) for tail in t.preflight_tails)
-
-
-def _compile_headers(
-    t: Tables,
-    methods: list[str],
-    headers: list[str],
-    exposed: list[str],
-    expose_any: bool,
-    max_age: Optional[int],
-    wildcard_vary: bool = False,
-) -> None:
-    """Build every constant response header once (SPEC 4.1, 4.7-4.10)."""
-    credentials = t.credentials
-    acac = ((ACAC, "true"),) if credentials else ()
-    expose_value = "*" if expose_any else ", ".join(exposed)
-    aceh = ((ACEH, expose_value),) if expose_value else ()
-
-    # With credentials a '*' is literal [Fetch 3.3.4], so the engine echoes
-    # the (validated, allowed) request values instead; a drop-in may ask for
-    # the requested header names to be echoed whatever the policy.
-    echo_method = t.methods_any and credentials
-    echo_headers = (t.headers_any and credentials) or t.echo_as_sent
-    t.echo_method = echo_method
-    t.echo_headers = echo_headers
-    if echo_method:
-        acam: tuple[Header, ...] = ()
-    elif t.methods_any:
-        acam = ((ACAM, "*"),)
-    else:
-        acam = ((ACAM, ", ".join(methods)),) if methods else ()
-    if echo_headers:
-        acah: tuple[Header, ...] = ()
-    elif t.headers_any:
-        acah = ((ACAH, ", ".join(["*"] + headers)),)
-    else:
-        acah = ((ACAH, ", ".join(headers)),) if headers else ()
-    acma = ((ACMA, str(max_age)),) if max_age is not None else ()
-    vary_preflight = _VARY_PREFLIGHT
-    if t.private_network:
-        vary_preflight += ", access-control-request-private-network"
-    vary_pf = ((VARY, vary_preflight),)
-
-    t.acao_star = (ACAO, "*")
-    t.star_actual_headers = ((ACAO, "*"),) + aceh
-    if wildcard_vary:
-        t.star_actual_headers += (VARY_ACTUAL,)
-    t.not_cors_headers = (t.star_actual_headers
-                          if t.any_origin and not wildcard_vary
-                          else (VARY_ACTUAL,))
-    t.actual_tail = acac + aceh + (VARY_ACTUAL,)
-    t.refused_actual_headers = (VARY_ACTUAL,)
-    t.refused_preflight_headers = vary_pf
-    # Indexed by 2 * headers_requested + private_network_asked.
-    tails = []
-    for requested in (False, True):
-        for pna in (False, True):
-            tails.append(
-                acac + acam + (acah if requested else ()) + acma
-                + (((ACAPN, "true"),) if pna else ()) + vary_pf
-            )
-    t.preflight_tails = tuple(tails)
+def _listing(names: list[str], wildcard: bool) -> Union[str, tuple[str, ...]]:
+    """A methods or headers argument as the Policy shows it."""
+    if wildcard and not names:
+        return "*"
+    return tuple(names) + (("*",) if wildcard else ())

@@ -1,5 +1,5 @@
 """ASGI 3 middleware: read the CORS request headers, ask the engine, write
-the answer (SPEC 5).
+the answer (docs/spec.md "Adapters").
 
 >>> from corsfast.asgi import CORSMiddleware
 >>> app = CORSMiddleware(app, allow_origins=["https://app.example.com"])
@@ -21,11 +21,9 @@ with ", " as HTTP list headers are.
 
 from __future__ import annotations
 
-from inspect import iscoroutinefunction
 from typing import Any, Awaitable, Callable, MutableMapping, Union
 
-from ._adapters_py import asgi_request_values
-from ._engine import ACTION_ANSWER_PREFLIGHT, AsgiCore, asgi_call, asgi_decide
+from ._engine import adapters
 from ._logging import log_refusal
 from ._policy import Policy
 from ._router import Router
@@ -46,13 +44,15 @@ _ERROR_TAIL: tuple[RawHeader, ...] = (
     (b"content-type", b"text/plain; charset=utf-8"),
     (b"content-length", str(len(_ERROR_BODY)).encode("ascii")),
 )
+_asgi_decide = adapters.asgi_decide
+_SendHook = adapters.SendHook
 
 
 # -- the middleware -------------------------------------------------------------
 
 
-class CORSMiddleware(AsgiCore):
-    """CORS for any ASGI 3 application (SPEC 5).
+class CORSMiddleware:
+    """CORS for any ASGI 3 application (docs/spec.md "Adapters").
 
     ``policy`` is a :class:`corsfast.Policy` or a :class:`corsfast.Router`;
     without one, ``policy_kwargs`` are :class:`~corsfast.Policy`'s arguments.
@@ -71,9 +71,10 @@ class CORSMiddleware(AsgiCore):
     :meth:`refused_response` to change the status and body of the answers
     the middleware sends itself; that changes nothing that is decided.
 
-    Calling the middleware runs ``asgi_call``: compiled, it returns a
-    coroutine-like awaitable without a coroutine frame of its own; its twin
-    in corsfast/_adapters_py.py is a coroutine function with the same steps.
+    ``__call__`` is an ordinary coroutine function: nothing runs until the
+    server awaits it. Per request it asks the engine once (the header scan
+    is the compiled ``asgi_decide``, or its twin), then answers a preflight
+    itself or runs the application with ``send`` wrapped in a ``SendHook``.
     """
 
     app: ASGIApp
@@ -101,22 +102,50 @@ class CORSMiddleware(AsgiCore):
             raise TypeError(
                 f"policy: expected a corsfast.Policy or corsfast.Router, got "
                 f"{type(policy).__name__}")
+        self.app = app
         self.policy = policy
-        self._core_init(
-            app,
-            policy if isinstance(policy, Policy) else None,
-            policy if isinstance(policy, Router) else None,
-            bool(preflight_passthrough),
-            bool(block_refused),
-            bool(check_websocket),
-            bool(log_refusals),
-        )
-        if not iscoroutinefunction(self.__call__):
-            # Servers (uvicorn, granian) tell ASGI 3 from ASGI 2 by asking
-            # whether ``app.__call__`` is a coroutine function. The compiled
-            # core's __call__ is a C slot that returns an awaitable; this
-            # name only answers that question (calls still use the slot).
-            self.__dict__["__call__"] = asgi_call.__get__(self)
+        self._policy = policy if isinstance(policy, Policy) else None
+        self._router = policy if isinstance(policy, Router) else None
+        self._passthrough = bool(preflight_passthrough)
+        self._block_refused = bool(block_refused)
+        self._check_websocket = bool(check_websocket)
+        self._log_refusals = bool(log_refusals)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._not_http(scope, receive, send)
+            return
+        policy = self._policy
+        if policy is None:
+            # Route on the path exactly as the server gives it.
+            policy = self._router.lookup(scope["path"])  # type: ignore[union-attr]
+            if policy is None:  # no policy for this path: not ours
+                await self.app(scope, receive, send)
+                return
+        decision = _asgi_decide(policy, scope)
+        if not decision.allowed:
+            if self._log_refusals:
+                self._log_refusal(decision, scope)
+            if decision.preflight:
+                if not self._passthrough:
+                    await self._answer(send, decision, self.preflight_response(decision))
+                    return
+            elif self._block_refused:
+                await self._answer(send, decision, self.refused_response(decision))
+                return
+        elif decision.preflight and not self._passthrough:
+            await self._answer(send, decision, self.preflight_response(decision))
+            return
+        hook = _SendHook(send, decision.raw_headers)
+        try:
+            await self.app(scope, receive, hook)
+        except Exception:
+            # An error response keeps its CORS headers, so the page sees the
+            # 500 instead of an opaque network error. After the response
+            # started nothing more can be sent.
+            if not hook.started:
+                await self._send_error(send, hook.ours)
+            raise
 
     # -- hooks ------------------------------------------------------------------
 
@@ -132,7 +161,7 @@ class CORSMiddleware(AsgiCore):
         under ``block_refused``."""
         return 403, [_EMPTY_LENGTH], b""
 
-    # -- what asgi_call hands back: not HTTP, answers, errors ---------------------
+    # -- not HTTP, refusals, errors -------------------------------------------
 
     async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Lifespan and other scopes pass through; websockets are checked
@@ -142,24 +171,16 @@ class CORSMiddleware(AsgiCore):
         else:
             await self.app(scope, receive, send)
 
-    async def _act(self, hook: Any, send: Send, scope: Scope) -> None:
-        """Answer here: a preflight, or a refused request under block_refused."""
-        decision = hook.decision
-        if hook.action == ACTION_ANSWER_PREFLIGHT:
-            await self._answer(send, decision, self.preflight_response(decision))
-        else:
-            await self._answer(send, decision, self.refused_response(decision))
-
     def _log_refusal(self, decision: Any, scope: Scope) -> None:
         """Log a refusal (``log_refusals=True``); values are escaped."""
-        origin, acrm, acrh, acrpn = asgi_request_values(
-            scope["headers"], decision.preflight)
+        origin, acrm, acrh, acrpn = adapters.asgi_request_values(
+            scope.get("headers", ()), decision.preflight)
         log_refusal(decision, scope.get("method"), origin, scope.get("path"),
                     acrm, acrh, acrpn)
 
     async def _send_error(self, send: Send, ours: tuple[RawHeader, ...]) -> None:
         """The 500 sent when the application fails before its response
-        started: it keeps the CORS headers (SPEC 5)."""
+        started: it keeps the CORS headers."""
         try:
             await send({"type": "http.response.start", "status": 500,
                         "headers": [*ours, *_ERROR_TAIL]})
@@ -182,7 +203,7 @@ class CORSMiddleware(AsgiCore):
             policy = self._router.lookup(scope["path"])
         if policy is not None:
             handshake = {"method": "GET", "headers": scope["headers"]}
-            if not asgi_decide(policy, handshake).allowed:
+            if not _asgi_decide(policy, handshake).allowed:
                 # Refuse before accepting: ASGI servers turn a close sent in
                 # answer to websocket.connect into an HTTP 403.
                 message = await receive()

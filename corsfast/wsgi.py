@@ -18,7 +18,7 @@ import sys
 from typing import Any, Callable, Iterable, Iterator, Optional, Protocol, Union
 
 from . import _adapters_py
-from ._engine import WsgiCore, WsgiStartResponse
+from ._engine import adapters
 from ._logging import log_refusal
 from ._policy import Policy
 from ._router import Router
@@ -40,13 +40,17 @@ _ERROR_TAIL: tuple[Header, ...] = (
     ("content-type", "text/plain; charset=utf-8"),
     ("content-length", str(len(_ERROR_BODY))),
 )
+_STATUS_LINES = {200: "200 OK", 204: "204 No Content", 403: "403 Forbidden"}
+_EMPTY_LENGTH: Header = ("content-length", "0")
+_wsgi_decide = adapters.wsgi_decide
+_StartResponseHook = adapters.StartResponseHook
 
 
 # -- the middleware ---------------------------------------------------------------
 
 
-class CORSMiddleware(WsgiCore):
-    """Wrap a WSGI application with a CORS policy.
+class CORSMiddleware:
+    """Wrap a WSGI application with a CORS policy (docs/spec.md "Adapters").
 
     ``policy`` is a :class:`corsfast.Policy` or a router: a
     :class:`corsfast.Router`, or any object whose ``lookup(path)`` returns
@@ -62,11 +66,13 @@ class CORSMiddleware(WsgiCore):
     side effects. ``log_refusals=True`` logs each refused request at INFO on
     the ``corsfast`` logger, request values escaped (corsfast/_logging.py).
 
-    Each request runs ``WsgiCore.__call__`` (compiled with the engine, or its
-    pure-Python twin in corsfast/_adapters_py.py).
+    Per request it asks the engine once (``wsgi_decide``, compiled or its
+    twin), then answers a preflight itself or runs the application with
+    ``start_response`` wrapped in a ``StartResponseHook``.
     """
 
-    __slots__ = ("policy", "preflight_passthrough", "block_refused")
+    __slots__ = ("app", "policy", "preflight_passthrough", "block_refused",
+                 "log_refusals", "_policy", "_router")
 
     def __init__(
         self,
@@ -93,25 +99,64 @@ class CORSMiddleware(WsgiCore):
                 "corsfast.Router (or an object with a lookup(path) method), "
                 f"got {type(policy).__name__}"
             )
+        self.app = app
         self.policy = policy
         self.preflight_passthrough = bool(preflight_passthrough)
         self.block_refused = bool(block_refused)
+        self.log_refusals = bool(log_refusals)
         is_policy = isinstance(policy, Policy)
-        self._core_init(
-            app,
-            policy if is_policy else None,
-            None if is_policy else policy,
-            self.preflight_passthrough,
-            self.block_refused,
-            _send_error,
-            _GuardedBody,
-            _log_refusal if log_refusals else None,
-        )
+        self._policy = policy if is_policy else None
+        self._router = None if is_policy else policy
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
+        policy = self._policy
+        if policy is None:
+            # Route on PATH_INFO exactly as the server gives it.
+            policy = self._router.lookup(environ.get("PATH_INFO", ""))  # type: ignore[union-attr]
+            if policy is None:
+                return self.app(environ, start_response)
+        decision = _wsgi_decide(policy, environ)
+        ours = decision.headers
+        if not decision.allowed:
+            if self.log_refusals:
+                _log_refusal(decision, environ)
+            if decision.preflight:
+                if not self.preflight_passthrough:
+                    return answer(start_response, decision.status, ours)
+            elif self.block_refused:
+                return answer(start_response, 403, ours)
+        elif decision.preflight and not self.preflight_passthrough:
+            return answer(start_response, decision.status, ours)
+        try:
+            result = self.app(environ, _StartResponseHook(start_response, ours))
+        except Exception:
+            _send_error(start_response, ours)
+            raise
+        kind = type(result)
+        if kind is list or kind is tuple:
+            return result  # nothing can fail while the server iterates it
+        wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(wrapper, type) and kind is wrapper:
+            return result  # keep the server's sendfile path
+        return _GuardedBody(result, start_response, ours)
+
+
+def answer(start_response: StartResponse, status: Any,
+           headers: Iterable[Header]) -> list[bytes]:
+    """Answer a request here with an empty body (a preflight, or a refused
+    request under block_refused): ``status`` and ``headers`` are the
+    decision's, plus ``Content-Length: 0`` unless the status is 204."""
+    out = list(headers)
+    if status != 204:  # RFC 9110 section 8.6: no Content-Length on a 204
+        out.append(_EMPTY_LENGTH)
+    line = _STATUS_LINES.get(status)
+    start_response(f"{status} CORS" if line is None else line, out)
+    return []
 
 
 # The hook types the middleware hands the application as start_response
-# (the compiled one and its twin, which tests run too).
-_HOOKS = frozenset({WsgiStartResponse, _adapters_py.WsgiStartResponse})
+# (the compiled one and its twin).
+_HOOKS = frozenset({_StartResponseHook, _adapters_py.StartResponseHook})
 
 
 def past_middleware(start_response: StartResponse) -> StartResponse:
@@ -122,11 +167,8 @@ def past_middleware(start_response: StartResponse) -> StartResponse:
     leaves their headers alone. Anything that is not the hook comes back
     unchanged.
     """
-    # The compiled middleware hands over a built-in method bound to its
-    # hook; the twin hands over the hook itself.
-    hook: Any = getattr(start_response, "__self__", start_response)
-    if type(hook) in _HOOKS:
-        return hook.start_response  # type: ignore[no-any-return]
+    if type(start_response) in _HOOKS:
+        return start_response.start_response  # type: ignore[attr-defined, no-any-return]
     return start_response
 
 

@@ -1,35 +1,44 @@
-"""Shared fixtures. ``engine`` runs a test once per loaded engine, with ids
-``cython`` and ``python``; with CORSFAST_NO_EXTENSIONS=1 only the twin is
-loaded, so only ``python`` runs."""
+"""Shared fixtures, in propcache's style: each hands a test the module under
+test, with ids ``cython`` and ``python``.
+
+- ``engine``: the engine (``check_request``, ``Decision``, ``Matcher``);
+- ``adapters``: the middleware's per-request pieces built on it.
+
+The compiled modules must load unless CORSFAST_NO_EXTENSIONS is set: a
+missing extension fails the run here instead of quietly testing the twin
+against itself. With CORSFAST_NO_EXTENSIONS=1 the twins are live, and the
+compiled modules are still tested beside them when they are installed (a
+pure wheel has none). The middleware and drop-ins run on the live pieces;
+CI runs the whole suite once per engine.
+"""
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
 import pytest
 
-from corsfast import _engine
+from corsfast import _adapters_py, _engine, _engine_py
 
-ENGINES = {module.ENGINE_NAME: module for module in _engine.LOADED}
+ENGINES: dict[str, ModuleType] = {"python": _engine_py}
+ADAPTERS: dict[str, ModuleType] = {"python": _adapters_py}
+try:
+    ENGINES["cython"] = importlib.import_module("corsfast._engine_c")
+    ADAPTERS["cython"] = importlib.import_module("corsfast._adapters_c")
+except ImportError:
+    if not _engine.NO_EXTENSIONS:
+        raise  # the compiled engine should be here: fail, never test the twin twice
+IDS = sorted(ENGINES)
 
 
-@pytest.fixture(params=sorted(ENGINES), ids=sorted(ENGINES))
+@pytest.fixture(params=IDS, ids=IDS)
 def engine(request: pytest.FixtureRequest) -> ModuleType:
-    """The engine module under test: has ``check_request`` and ``Decision``."""
+    """The engine module under test."""
     return ENGINES[request.param]
 
 
-@pytest.fixture
-def adapters(engine: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """Run the ASGI and WSGI middleware on ``engine``'s per-request pieces
-    (the compiled ones, or the twins in corsfast/_adapters_py.py)."""
-    import corsfast.asgi
-    import corsfast.wsgi
-    from corsfast import _adapters_py
-
-    pieces = engine if engine.ENGINE_NAME == "cython" else _adapters_py
-    monkeypatch.setattr(corsfast.asgi, "asgi_decide", pieces.asgi_decide)
-    monkeypatch.setattr(corsfast.asgi.CORSMiddleware, "__call__", pieces.asgi_call)
-    monkeypatch.setattr(corsfast.wsgi.CORSMiddleware, "__call__",
-                        pieces.WsgiCore.__call__)
-    return pieces
+@pytest.fixture(params=IDS, ids=IDS)
+def adapters(request: pytest.FixtureRequest) -> ModuleType:
+    """The adapter pieces under test (corsfast._adapters_c or its twin)."""
+    return ADAPTERS[request.param]

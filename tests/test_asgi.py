@@ -2,12 +2,13 @@
 
 Each test builds a scope, runs the middleware on an event loop with a hard
 timeout, and reads back exactly what reached the server's ``send``. The
-``engine`` fixture runs every test against each loaded engine.
+suite runs once per engine (CI sets CORSFAST_NO_EXTENSIONS=1 for the twin).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
@@ -18,18 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corsfast import ConfigError, Policy, Router
-from corsfast._engine import AsgiSend
 from corsfast.asgi import CORSMiddleware
 
 APP = "https://app.example.com"
 EVIL = "https://evil.example.net"
 PREFLIGHT_VARY = "origin, access-control-request-method, access-control-request-headers"
-
-
-@pytest.fixture(autouse=True)
-def live_engine(adapters: ModuleType, engine: ModuleType) -> ModuleType:
-    """Run the middleware on the engine under test."""
-    return engine
 
 
 # -- a minimal ASGI harness -------------------------------------------------------
@@ -268,30 +262,31 @@ def test_app_vary_untouched_when_policy_sends_none() -> None:
     assert r.all("vary") == ["accept", "cookie"]
 
 
-def test_send_hook_never_changes_the_app_header_list() -> None:
+def test_send_hook_never_changes_the_app_header_list(adapters: ModuleType) -> None:
     theirs = [(b"vary", b"accept"), (b"access-control-allow-origin", b"*")]
     message = {"type": "http.response.start", "status": 200, "headers": theirs}
     before = list(theirs)
     sent: list[Any] = []
-    hook = AsgiSend(sent.append, ((b"vary", b"origin"),))
+    hook = adapters.SendHook(sent.append, ((b"vary", b"origin"),))
     assert not hook.started
     hook(message)
     assert hook.started
     assert theirs == before  # the application's list is never changed
-    # The dict is held here, so it is copied, not changed.
+    # The message is the application's: what goes out is a copy.
     assert sent[0] is not message and message["headers"] is theirs
+    assert message == {"type": "http.response.start", "status": 200, "headers": theirs}
     assert sent[0]["headers"] == [(b"vary", b"accept, origin")]
     assert sent[0]["status"] == 200
     hook({"type": "http.response.body", "body": b"x"})
     assert sent[1] == {"type": "http.response.body", "body": b"x"}
 
 
-def test_send_hook_copies_a_start_message_it_cannot_change() -> None:
+def test_send_hook_copies_a_start_message_it_cannot_change(adapters: ModuleType) -> None:
     theirs = [(b"content-type", b"text/plain")]
     message = MappingProxyType(
         {"type": "http.response.start", "status": 201, "headers": theirs})
     sent: list[Any] = []
-    hook = AsgiSend(sent.append, ((b"access-control-allow-origin", b"*"),))
+    hook = adapters.SendHook(sent.append, ((b"access-control-allow-origin", b"*"),))
     hook(message)
     assert type(sent[0]) is dict and message["headers"] is theirs
     assert sent[0]["status"] == 201
@@ -656,14 +651,50 @@ def test_refusals_are_logged_escaped_only_when_asked(caplog: pytest.LogCaptureFi
 def test_servers_see_a_coroutine_function() -> None:
     # uvicorn and granian pick ASGI 3 when app.__call__ is a coroutine
     # function (asyncio's test before Python 3.14, inspect's after).
-    import inspect
-
     mw = CORSMiddleware(App(), policy())
-    if sys.version_info >= (3, 12):  # inspect reads the marker from 3.12
-        assert inspect.iscoroutinefunction(mw.__call__)
+    assert inspect.iscoroutinefunction(mw.__call__)
+    assert inspect.iscoroutinefunction(CORSMiddleware.__call__)
     if sys.version_info < (3, 14):
         assert asyncio.iscoroutinefunction(mw.__call__)
-    assert not asyncio.iscoroutinefunction(lambda: None)  # the check can fail
+    assert not inspect.iscoroutinefunction(lambda: None)  # the check can fail
+
+
+def test_nothing_runs_until_the_request_is_awaited() -> None:
+    app = App()
+    server = Channel()
+    call = CORSMiddleware(app, policy())(
+        http_scope("GET", "/", [("origin", APP)]), server.receive, server.send)
+    try:
+        assert inspect.iscoroutine(call)
+        assert app.calls == [] and server.messages == []  # lazy: not run yet
+        assert inspect.getcoroutinestate(call) == inspect.CORO_CREATED
+    finally:
+        call.close()
+    assert app.calls == []
+
+
+def test_async_introspection_sees_through_the_middleware() -> None:
+    """A suspended request shows the middleware's frame and, through
+    cr_await, what it waits on: the application's own coroutine."""
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+
+    async def server() -> None:
+        await call
+
+    call = CORSMiddleware(app, policy())(
+        http_scope("GET", "/", [("origin", APP)]), _receive_later, Channel().send)
+    outer = server()
+    assert outer.send(None) == "waiting"
+    seen["frame"] = call.cr_frame
+    seen["awaiting"] = call.cr_await
+    assert seen["frame"] is not None
+    assert seen["frame"].f_code.co_name == "__call__"
+    assert inspect.iscoroutine(seen["awaiting"])
+    assert seen["awaiting"].cr_code is app.__code__
+    outer.close()
 
 
 def test_a_request_is_a_coroutine_a_task_can_run() -> None:

@@ -1,4 +1,5 @@
-"""Hostile requests: what CORS scanners and attackers send (SPEC 3.1-3.5, 4.3-4.10).
+"""Hostile requests: what CORS scanners and attackers send (docs/spec.md
+"Origin entries", "Request rules").
 
 The origins below cover the probes of the public CORS misconfiguration
 scanners (reflected origin, prefix, suffix, unescaped dot, ``null``,
@@ -7,10 +8,10 @@ the host, any subdomain, http on an https site) plus header injection,
 truncation, oversize values, internationalized hosts and port tricks.
 
 None may be allowed by a policy that does not list it, and each must be
-refused for the right reason: ``MALFORMED_REQUEST`` when the Origin breaks
-SPEC 4.3's syntax (bytes outside printable ASCII, space, comma, empty, over
-1024 bytes), ``ORIGIN_NOT_ALLOWED`` for a well-formed origin that simply is
-not listed. Both actual requests and preflights are checked, and a refusal
+refused for the right reason: ``MALFORMED_REQUEST`` when the Origin is not
+a serialized origin (docs/spec.md "The Origin header": a path, uppercase,
+bytes outside the grammar, over 1024 bytes), ``ORIGIN_NOT_ALLOWED`` for a
+well-formed origin that simply is not listed. Both actual requests and preflights are checked, and a refusal
 never carries an ``access-control-*`` header or echoes the request.
 """
 
@@ -23,6 +24,7 @@ from typing import Any, Callable, Iterable
 import pytest
 
 from corsfast import Policy, Reason
+from grammar import well_formed
 
 SITE = "https://app.example.com"
 HOST = "app.example.com"
@@ -36,9 +38,7 @@ SCANNER_SPECIALS = "_-\"{}+^%!~`;|&'()*,$=\x0b"
 
 
 def _well_formed(origin: str) -> bool:
-    """SPEC 4.3, written out again: 1-1024 bytes of '!'..'~' without ','."""
-    return 0 < len(origin) <= MAX_ORIGIN and all(
-        0x21 <= ord(ch) <= 0x7E and ch != "," for ch in origin)
+    return well_formed(origin)
 
 
 def _expected(origin: str) -> Reason:
@@ -216,8 +216,8 @@ def assert_refused_preflight(engine: ModuleType, policy: Policy, origin: Any,
 
 
 def test_the_corpus_oracle_sorts_known_cases() -> None:
-    # The expected reasons come from a restatement of SPEC 4.3; pin a few so
-    # that restatement cannot drift.
+    # The expected reasons come from a restatement of the origin grammar
+    # (tests/grammar.py); pin a few so that restatement cannot drift.
     assert _expected(f"{SITE}\r\nSet-Cookie: a") is MALFORMED
     assert _expected(f"{SITE}\x00") is MALFORMED
     assert _expected(f"https://{HOST}\x0b.evil.com") is MALFORMED
@@ -225,8 +225,18 @@ def test_the_corpus_oracle_sorts_known_cases() -> None:
     assert _expected("https://\u0430pp.example.com") is MALFORMED
     assert _expected("https://" + "a" * 100_000) is MALFORMED
     assert _expected("") is MALFORMED
-    assert _expected(f"https://{HOST}`.evil.com") is NOT_ALLOWED
-    assert _expected(f"https://{HOST}%60.evil.com") is NOT_ALLOWED
+    assert _expected(f"https://{HOST}`.evil.com") is MALFORMED
+    assert _expected(f"https://{HOST}%60.evil.com") is MALFORMED
+    assert _expected("https://evil.com/.example.com") is MALFORMED
+    assert _expected(f"HTTPS://{HOST}") is MALFORMED
+    assert _expected(f"{SITE}/") is MALFORMED
+    assert _expected(f"{SITE}:") is MALFORMED
+    assert _expected("*") is MALFORMED
+    assert _expected("https://[fe80::1%25eth0]") is MALFORMED
+    assert _expected(f"{SITE}.") is NOT_ALLOWED  # a trailing dot is sent by browsers
+    assert _expected(f"https://a_b.{HOST}:8443") is NOT_ALLOWED
+    assert _expected("http://[::1]:8080") is NOT_ALLOWED
+    assert _expected("chrome-extension://abcdef") is NOT_ALLOWED
     assert _expected("null") is NOT_ALLOWED
     assert _expected("https://" + "a" * (MAX_ORIGIN - 8)) is NOT_ALLOWED
     assert _expected("https://" + "a" * (MAX_ORIGIN - 7)) is MALFORMED
@@ -358,7 +368,8 @@ def test_unicode_entry_matches_only_its_punycode(engine: ModuleType) -> None:
     for value in ("https://b\u00fccher.example", "https://b\u00fccher.example".encode()):
         assert_refused_actual(engine, policy, value, MALFORMED)
         assert_refused_preflight(engine, policy, value, MALFORMED)
-    for origin in ("https://XN--BCHER-KVA.example", "https://xn--bcher-kva.example.",
+    assert_refused_actual(engine, policy, "https://XN--BCHER-KVA.example", MALFORMED)
+    for origin in ("https://xn--bcher-kva.example.",
                    "https://bucher.example", "https://xn--bcher-kva.example.evil.com",
                    "https://evil.xn--bcher-kva.example", "http://xn--bcher-kva.example"):
         assert_refused_actual(engine, policy, origin, NOT_ALLOWED)

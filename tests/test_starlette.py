@@ -296,7 +296,10 @@ def test_drop_in_wildcard_origin_varies_like_starlette() -> None:
 def test_drop_in_wildcard_with_credentials_warns_and_reflects() -> None:
     with pytest.warns(WildcardCredentialsWarning, match="reflects every origin"):
         mw = DropIn(bare_asgi, allow_origins=["*"], allow_credentials=True)
-    assert mw.policy.allow_origin_predicate is not None
+    # The choice is the dialect's, by name, where the audit can see it.
+    assert mw.policy.allow_origin_predicate is None
+    assert mw.policy.dialect.reflect_any_origin_with_credentials
+    assert "reflect_any_origin_with_credentials=True" in repr(mw.policy)
     with pytest.warns(WildcardCredentialsWarning):
         c = client(DropIn, allow_origins=["*"], allow_credentials=True)
         r = c.get("/", headers={"Origin": EVIL})

@@ -3,7 +3,7 @@
 ``serve`` below plays the server's side of PEP 3333 (buffered headers,
 ``write``, ``exc_info`` replacement, ``close``) so each test can see exactly
 what would reach the wire. Real servers run in test_servers_wsgi.py.
-Every test runs once per loaded engine.
+The suite runs once per engine (CI sets CORSFAST_NO_EXTENSIONS=1 for the twin).
 """
 
 from __future__ import annotations
@@ -25,11 +25,6 @@ ORIGIN = "https://app.example.com"
 POLICY_KW = dict(allow_origins=[ORIGIN], allow_methods=["GET", "PUT"],
                  allow_headers=["x-token"], expose_headers=["x-total"],
                  allow_credentials=True, max_age=600)
-
-
-@pytest.fixture(autouse=True)
-def _engine_under_test(adapters: ModuleType) -> None:
-    """Run the middleware on the engine under test's per-request pieces."""
 
 
 # -- a strict stand-in for the server side of PEP 3333 -------------------------
@@ -572,8 +567,7 @@ def test_malformed_request_headers_never_raise(field: str, value: str) -> None:
 latin1_text = st.text(st.characters(max_codepoint=255), max_size=1200)
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None)
 @given(method=st.sampled_from(["GET", "POST", "OPTIONS", "PUT", "options", ""]),
        origin=st.one_of(st.none(), latin1_text, st.just(ORIGIN)),
        acrm=st.one_of(st.none(), latin1_text, st.just("PUT")),
@@ -633,11 +627,10 @@ def test_refusals_are_logged_escaped_only_when_asked(
     (403, "403 Forbidden", True),
     (299, "299 CORS", True),
 ])
-def test_answers_made_here(adapters: ModuleType, status: int, line: str,
-                           length: bool) -> None:
+def test_answers_made_here(status: int, line: str, length: bool) -> None:
     started: list[Any] = []
     ours = (("access-control-allow-origin", "https://a.example"),)
-    body = adapters.wsgi_answer(lambda *args: started.append(args), status, ours)
+    body = corsfast.wsgi.answer(lambda *args: started.append(args), status, ours)
     assert list(body) == []
     assert started == [(line, [*ours, *([("content-length", "0")] if length else [])])]
 

@@ -9,37 +9,53 @@ middleware with Starlette's answers: preflights get 200 "OK", refused
 preflights 400 "Disallowed CORS <every failed check>", and header values
 keep Starlette's spelling. Every decision is the engine's; where Starlette
 differs from corsfast's defaults (no always-allowed methods, requested
-headers mirrored for "*", ``Vary: Origin`` with a "*" origin) the Policy's
-private drop-in arguments say so, compiled once. The documented deviations
-from Starlette are listed in docs/asgi.md.
+headers mirrored for "*", ``Vary: Origin`` with a "*" origin, Starlette's
+spelling) the ``STARLETTE`` dialect says so, as data the Policy compiles
+once. The documented deviations from Starlette are listed in docs/asgi.md.
 
 Starlette itself is not imported: this module works with any ASGI app.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
-from typing import Any, Collection, Optional, Union
+from typing import Any, Collection, Union
 
-from .._adapters_py import asgi_request_values
-from .._engine import ACTION_ANSWER_PREFLIGHT
+from .._dialect import Dialect
 from .._policy import Policy
 from .._reason import Reason
-from ..asgi import Answer, ASGIApp, Scope
+from ..asgi import Answer, ASGIApp
 from ..asgi import CORSMiddleware as _GenericCORSMiddleware
 
-__all__ = ["CORSMiddleware", "WildcardCredentialsWarning"]
+__all__ = ["CORSMiddleware", "STARLETTE", "WildcardCredentialsWarning"]
 
 # What Starlette's allow_methods=["*"] expands to.
 ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY")
 # Starlette always allows these request headers on a preflight.
 SAFELISTED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")
-# Starlette's preflight vary value, sent whatever the policy.
-PREFLIGHT_VARY = (b"Origin, Access-Control-Request-Method, "
-                  b"Access-Control-Request-Headers, "
-                  b"Access-Control-Request-Private-Network")
 MAX_AGE_LIMIT = 86400
+
+# How Starlette's answers differ from corsfast's own, as data (see
+# corsfast/_dialect.py): every preflight method must be listed (GET, HEAD
+# and POST too); a "*" origin still varies on Origin (and sends nothing
+# without one); "*" with credentials echoes every origin; header values
+# keep Starlette's spelling; a refused preflight names every failed check.
+# With allow_headers=["*"] the requested names are echoed
+# (``dataclasses.replace(STARLETTE, echo_request_headers=True)``).
+STARLETTE = Dialect(
+    "starlette",
+    always_allowed_methods=(),
+    vary_with_static_star=True,
+    reflect_any_origin_with_credentials=True,
+    names_as_given=True,
+    vary_actual="Origin",
+    vary_preflight=("Origin, Access-Control-Request-Method, "
+                    "Access-Control-Request-Headers, "
+                    "Access-Control-Request-Private-Network"),
+    every_refusal_reason=True,
+)
 
 _TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
 # The words Starlette puts after "Disallowed CORS " for each refusal.
@@ -64,11 +80,6 @@ class WildcardCredentialsWarning(UserWarning):
     reflected with credentials (Starlette's behaviour, kept on purpose)."""
 
 
-def _any_origin(origin: str) -> bool:
-    """The predicate behind Starlette's '*' with credentials."""
-    return True
-
-
 def _text_answer(status: int, body: bytes) -> Answer:
     return status, [_TEXT_PLAIN, (b"content-length", str(len(body)).encode())], body
 
@@ -79,7 +90,9 @@ def _names(value: Union[str, Collection[str]]) -> list[str]:
 
 
 class CORSMiddleware(_GenericCORSMiddleware):
-    """Starlette's CORSMiddleware arguments and answers on corsfast's engine."""
+    """Starlette's CORSMiddleware arguments and answers on corsfast's engine:
+    the arguments become one Policy in the STARLETTE dialect; preflights get
+    200 "OK", refused ones 400 "Disallowed CORS <every failed check>"."""
 
     policy: Policy  # always one Policy, built from Starlette's arguments
 
@@ -98,33 +111,23 @@ class CORSMiddleware(_GenericCORSMiddleware):
         origins = _names(allow_origins)
         methods = _names(allow_methods)
         headers = _names(allow_headers)
-        exposed = _names(expose_headers)
         credentials = bool(allow_credentials)
-
-        any_origin = "*" in origins
-        predicate = None
-        if any_origin and credentials:
-            # Starlette's deliberate, dangerous choice: reflect every origin.
-            warnings.warn(_WILDCARD_CREDENTIALS_WARNING, WildcardCredentialsWarning,
-                          stacklevel=2)
-            origins, predicate = [], _any_origin
-        elif any_origin:
+        if "*" in origins:
+            if credentials:
+                # Starlette's deliberate, dangerous choice, kept and named.
+                warnings.warn(_WILDCARD_CREDENTIALS_WARNING,
+                              WildcardCredentialsWarning, stacklevel=2)
             origins = ["*"]
-
         if "*" in methods:
             methods = list(ALL_METHODS)
-
         all_headers = "*" in headers
         if all_headers:
             # Starlette mirrors every requested header, Authorization
-            # included, which a bare "*" does not cover [Fetch 4.8, CORS-preflight fetch].
-            policy_headers = ["*", "authorization"]
-            listed_value: Optional[str] = None
+            # included, which a bare "*" does not cover
+            # [https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name].
+            headers = ["*", "authorization"]
         else:
-            listed = sorted(set(SAFELISTED_HEADERS) | set(headers))
-            policy_headers = listed
-            listed_value = ", ".join(listed)
-
+            headers = sorted(set(SAFELISTED_HEADERS) | set(headers))
         if isinstance(max_age, int) and not isinstance(max_age, bool) \
                 and max_age > MAX_AGE_LIMIT:
             warnings.warn(
@@ -132,113 +135,26 @@ class CORSMiddleware(_GenericCORSMiddleware):
                 f"honours; corsfast sends {MAX_AGE_LIMIT}", UserWarning,
                 stacklevel=2)
             max_age = MAX_AGE_LIMIT
-
-        arguments: dict[str, Any] = dict(
+        dialect = (dataclasses.replace(STARLETTE, echo_request_headers=True)
+                   if all_headers else STARLETTE)
+        super().__init__(app, Policy(
             allow_origins=origins,
             allow_origin_regex=allow_origin_regex,
-            allow_origin_predicate=predicate,
             allow_methods=methods,
-            allow_headers=policy_headers,
-            expose_headers=exposed,
+            allow_headers=headers,
+            expose_headers=_names(expose_headers),
             allow_credentials=credentials,
             max_age=max_age,
             allow_private_network=bool(allow_private_network),
             preflight_status=200,
-        )
-        # Starlette's rules where they differ from corsfast's defaults: every
-        # preflight method must be listed (GET, HEAD and POST too), "*"
-        # headers are answered with the requested names as sent, and a "*"
-        # origin still varies on Origin (and is not sent without one).
-        starlette_rules: dict[str, Any] = dict(
-            _always_allowed_methods=(),
-            _echo_request_headers=all_headers,
-            _wildcard_vary=True,
-        )
-        # Built twice at start-up: once to learn corsfast's constant header
-        # values, once with Starlette's spelling of them compiled in, so
-        # matching Starlette byte for byte costs nothing per request.
-        plain = Policy(**arguments, **starlette_rules)
-        policy = Policy(**arguments, **starlette_rules,
-                        _spelling=_spelling(plain, listed_value, exposed))
-        super().__init__(app, policy)
+            dialect=dialect,
+        ))
         self._allowed_answer = _text_answer(200, b"OK")
-        # Starlette's refusal names every failed check, where the engine
-        # stops at the first. Refusals are the slow path: there, these two
-        # policies (any origin; the same methods, or the same headers and
-        # private network setting) judge the method, the headers and the
-        # private network request one at a time.
-        self._method_probe = Policy(allow_origins="*", allow_methods=methods,
-                                    _always_allowed_methods=())
-        self._headers_probe = Policy(
-            allow_origins="*", allow_headers=policy_headers,
-            allow_private_network=bool(allow_private_network))
-
-    async def _act(self, hook: Any, send: Any, scope: Scope) -> None:
-        """A refused preflight is answered naming every failed check (unless
-        a subclass answers preflights itself); the rest as the generic
-        middleware does."""
-        decision = hook.decision
-        if (hook.action == ACTION_ANSWER_PREFLIGHT and not decision.allowed
-                and type(self).preflight_response is CORSMiddleware.preflight_response):
-            await self._answer(send, decision, self._refusal(decision, scope))
-        else:
-            await super()._act(hook, send, scope)
 
     def preflight_response(self, decision: Any) -> Answer:
+        """200 "OK", or 400 "Disallowed CORS ..." naming every failed check
+        in Starlette's order (origin, method, headers, private-network)."""
         if decision.allowed:
             return self._allowed_answer
-        return self._refusal(decision, None)
-
-    def _refusal(self, decision: Any, scope: Optional[Scope]) -> Answer:
-        """400 "Disallowed CORS ..." naming every failed check, in
-        Starlette's order: origin, method, headers, private-network (and
-        "request" for a malformed value)."""
-        words = self._failed_checks(decision, scope)
+        words = [_REFUSAL_WORDS[reason] for reason in decision.reasons]
         return _text_answer(400, ("Disallowed CORS " + ", ".join(words)).encode())
-
-    def _failed_checks(self, decision: Any, scope: Optional[Scope]) -> list[str]:
-        """The words for every check a refused preflight failed. Without
-        the scope only the engine's first refusal is known."""
-        first = _REFUSAL_WORDS[decision.reason]
-        if scope is None:
-            return [first]
-        origin, acrm, acrh, acrpn = asgi_request_values(scope["headers"], True)
-        # The engine checks the origin first: a refused origin is its reason.
-        reasons = [decision.reason]
-        reasons += [
-            self._method_probe.check("OPTIONS", origin, acrm).reason,
-            self._headers_probe.check("OPTIONS", origin, "GET", acrh).reason,
-            self._headers_probe.check("OPTIONS", origin, "GET", None, acrpn).reason,
-        ]
-        words: list[str] = []
-        for reason in reasons:
-            word = _REFUSAL_WORDS.get(reason)
-            if word is not None and word not in words:
-                words.append(word)
-        return words
-
-
-def _spelling(
-    policy: Policy, listed_headers: Optional[str], exposed: list[str]
-) -> dict[tuple[str, str], tuple[str, str]]:
-    """Starlette's spelling of the constant header values ``policy`` sends.
-
-    Header values are compared case-insensitively by browsers; this only
-    keeps responses byte-identical to Starlette's, at no cost per request.
-    """
-    spell = {("vary", "origin"): ("vary", "Origin")}
-    # The preflight vary value is the same for every preflight of a policy;
-    # any one shows it.
-    probe = policy.check("OPTIONS", "null", "GET")
-    for name, value in probe.headers:
-        if name == "vary":
-            spell[(name, value)] = (name, PREFLIGHT_VARY.decode("latin-1"))
-    if listed_headers is not None and isinstance(policy.allow_headers, tuple):
-        ours = ", ".join(policy.allow_headers)
-        spell[("access-control-allow-headers", ours)] = (
-            "access-control-allow-headers", listed_headers)
-    if exposed and isinstance(policy.expose_headers, tuple):
-        ours = ", ".join(policy.expose_headers)
-        spell[("access-control-expose-headers", ours)] = (
-            "access-control-expose-headers", ", ".join(exposed))
-    return spell

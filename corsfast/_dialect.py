@@ -1,0 +1,134 @@
+"""Dialects: how a drop-in's answers differ from corsfast's own, as data.
+
+A drop-in keeps the answers of the library it replaces where that opens no
+hole (docs/spec.md "Drop-ins and dialects"). Each difference is a field of
+a frozen :class:`Dialect`; :class:`corsfast.Policy` validates the value,
+compiles it into the same tables as everything else, shows it in its
+``repr``, and ``corsfast audit`` judges it. No drop-in carries a CORS rule
+of its own: the engine reads these fields, in both twins.
+
+``CORSFAST`` is corsfast's own dialect: exactly what docs/spec.md says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Optional
+
+__all__ = ["CORSFAST", "Dialect"]
+
+# The vary tokens corsfast's own preflight answers carry (docs/spec.md
+# "Preflight"); a dialect's preflight vary must name origin.
+_PREFLIGHT_VARY_TOKENS = ("origin", "access-control-request-method",
+                          "access-control-request-headers")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a policy's answers are spelled and shaped; nothing here widens
+    what is allowed except ``reflect_any_origin_with_credentials``, which
+    says so by name.
+
+    - ``always_allowed_methods``: methods a preflight is allowed whatever
+      ``allow_methods`` lists (corsfast: GET, HEAD and POST, which browsers
+      never ask for [https://fetch.spec.whatwg.org/#cors-safelisted-method]).
+      A peer that checks every method against its list uses ``()``.
+    - ``echo_request_headers``: an allowed preflight that asked for headers
+      lists the requested names as sent (case kept, each one a validated
+      token the policy allows) instead of the policy's list.
+    - ``allowed_request_headers_only``: with ``echo_request_headers``, a
+      preflight asking for some names the policy does not allow is answered
+      with the allowed ones (sorted), not refused; the browser then refuses
+      it itself. A malformed value is still refused.
+    - ``vary_with_static_star``: with ``allow_origins="*"``, answers still
+      carry ``vary: origin``, and a request without Origin gets only that.
+    - ``reflect_any_origin_with_credentials``: ``allow_origins="*"`` with
+      ``allow_credentials=True`` echoes every well-formed origin with
+      credentials instead of being a configuration error. Any site can then
+      read responses as the user: ``corsfast audit`` rates it HIGH.
+    - ``names_as_given``: the constant allow-headers and expose-headers
+      values keep the names' case as the policy gives them (validation and
+      matching stay case-insensitive).
+    - ``vary_actual`` / ``vary_preflight``: the spelling of the ``vary``
+      value on actual and preflight answers (None: corsfast's). Both must
+      name ``origin``.
+    - ``expose_on_preflight``: allowed preflights carry the policy's
+      ``access-control-expose-headers`` too.
+    - ``every_refusal_reason``: a refused preflight's Decision lists every
+      check it fails (``reasons``), not only the first.
+    """
+
+    name: str
+    always_allowed_methods: tuple[str, ...] = ("GET", "HEAD", "POST")
+    echo_request_headers: bool = False
+    allowed_request_headers_only: bool = False
+    vary_with_static_star: bool = False
+    reflect_any_origin_with_credentials: bool = False
+    names_as_given: bool = False
+    vary_actual: Optional[str] = None
+    vary_preflight: Optional[str] = None
+    expose_on_preflight: bool = False
+    every_refusal_reason: bool = False
+
+    def problems(self) -> list[str]:
+        """What is wrong with this value, one line per problem, for
+        :class:`corsfast.ConfigError`."""
+        errors: list[str] = []
+        where = f"dialect {self.name!r}"
+        if not isinstance(self.name, str) or not self.name:
+            errors.append("dialect: name it with a non-empty string")
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.type in ("bool",) and not isinstance(value, bool):
+                errors.append(f"{where}: {field.name} must be True or False, "
+                              f"got {value!r}")
+        methods = self.always_allowed_methods
+        if not isinstance(methods, tuple) or not all(
+                isinstance(m, str) for m in methods):
+            errors.append(f"{where}: always_allowed_methods must be a tuple of "
+                          f"method names, got {methods!r}")
+        elif "*" in methods:
+            errors.append(f"{where}: always_allowed_methods cannot be '*'; list "
+                          f"the methods")
+        if self.allowed_request_headers_only and not self.echo_request_headers:
+            errors.append(f"{where}: allowed_request_headers_only needs "
+                          f"echo_request_headers=True (it answers with the "
+                          f"requested names)")
+        for label, value in (("vary_actual", self.vary_actual),
+                             ("vary_preflight", self.vary_preflight)):
+            if value is None:
+                continue
+            tokens = _vary_tokens(value)
+            if tokens is None:
+                errors.append(f"{where}: {label} {value!r} must be a "
+                              f"comma-separated list of header names")
+            elif "origin" not in tokens:
+                errors.append(f"{where}: {label} {value!r} must name origin: "
+                              f"the answer depends on it, and caches must "
+                              f"know that")
+        return errors
+
+    def differences(self) -> dict[str, Any]:
+        """The fields that differ from corsfast's own dialect."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name != "name"
+                and getattr(self, f.name) != getattr(CORSFAST, f.name)}
+
+    def __repr__(self) -> str:
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.differences().items())
+        return f"Dialect({self.name!r}{', ' if changed else ''}{changed})"
+
+
+def _vary_tokens(value: Any) -> Optional[set[str]]:
+    """The lowercase tokens of a vary value, or None when it is not one."""
+    from ._rules import is_token
+
+    if not isinstance(value, str):
+        return None
+    tokens = [t.strip(" \t") for t in value.split(",")]
+    if not tokens or not all(tokens) or not all(is_token(t) for t in tokens):
+        return None
+    return {t.lower() for t in tokens}
+
+
+CORSFAST = Dialect("corsfast")

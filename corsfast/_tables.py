@@ -1,0 +1,173 @@
+"""What a Policy compiles to: engine-neutral tables and constant headers.
+
+:class:`corsfast.Policy` validates its arguments and hands the results to
+:func:`compile_tables`, once. Each engine builds its matcher from the
+returned :class:`Tables` (``Matcher(tables)``); nothing here runs per
+request. A Tables object is never changed after it is built, so any number
+of threads may read it.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ._dialect import Dialect
+from ._dynamic import DynamicMatcher
+
+__all__ = ["Tables", "compile_tables"]
+
+Header = tuple[str, str]
+
+ACAO = "access-control-allow-origin"
+ACAC = "access-control-allow-credentials"
+ACAM = "access-control-allow-methods"
+ACAH = "access-control-allow-headers"
+ACEH = "access-control-expose-headers"
+ACMA = "access-control-max-age"
+ACAPN = "access-control-allow-private-network"
+VARY = "vary"
+_VARY_PREFLIGHT = "origin, access-control-request-method, access-control-request-headers"
+_VARY_PNA = ", access-control-request-private-network"
+
+
+class Tables:
+    """A policy's matching tables and every constant response header."""
+
+    __slots__ = (
+        # origins (docs/spec.md "Origin entries")
+        "any_origin", "every_origin", "exact", "any_port", "subdomains",
+        "sub_any_port", "has_patterns", "dynamic",
+        # methods, headers, private network
+        "methods", "methods_any", "always_allowed_methods", "headers",
+        "headers_any", "private_network", "preflight_status",
+        # what an allowed preflight echoes, and how refusals are reported
+        "echo_method", "echo_headers", "echo_as_sent", "allowed_headers_only",
+        "every_reason",
+        # constant headers
+        "not_cors_headers", "star_actual_headers", "actual_tail",
+        "refused_actual_headers", "refused_preflight_headers",
+        "preflight_tails", "acao_star",
+    )
+
+    any_origin: bool        # a static "*": the answer is the same for every origin
+    every_origin: bool      # every well-formed origin is echoed (a dialect's choice)
+    exact: frozenset[str]
+    any_port: frozenset[str]
+    subdomains: frozenset[str]
+    sub_any_port: frozenset[str]
+    has_patterns: bool
+    dynamic: Optional[DynamicMatcher]
+    methods: frozenset[str]
+    methods_any: bool
+    always_allowed_methods: frozenset[str]
+    headers: frozenset[str]
+    headers_any: bool
+    private_network: bool
+    preflight_status: int
+    echo_method: bool
+    echo_headers: bool
+    echo_as_sent: bool
+    allowed_headers_only: bool
+    every_reason: bool
+    not_cors_headers: tuple[Header, ...]
+    star_actual_headers: tuple[Header, ...]
+    actual_tail: tuple[Header, ...]
+    refused_actual_headers: tuple[Header, ...]
+    refused_preflight_headers: tuple[Header, ...]
+    preflight_tails: tuple[tuple[Header, ...], ...]
+    acao_star: Header
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Tables are immutable")
+
+
+def compile_tables(
+    *,
+    any_origin: bool,
+    every_origin: bool,
+    exact: frozenset[str],
+    any_port: frozenset[str],
+    subdomains: frozenset[str],
+    sub_any_port: frozenset[str],
+    dynamic: Optional[DynamicMatcher],
+    methods: list[str],
+    methods_any: bool,
+    headers: list[str],
+    headers_as_given: list[str],
+    headers_any: bool,
+    exposed: list[str],
+    exposed_as_given: list[str],
+    expose_any: bool,
+    credentials: bool,
+    max_age: Optional[int],
+    private_network: bool,
+    preflight_status: int,
+    dialect: Dialect,
+) -> Tables:
+    """Build the tables and every constant response header (docs/spec.md
+    "Preflight", "Actual requests", "Response invariants")."""
+    values: dict[str, object] = {}
+    values.update(
+        any_origin=any_origin, every_origin=every_origin, exact=exact,
+        any_port=any_port, subdomains=subdomains, sub_any_port=sub_any_port,
+        has_patterns=bool(any_port or subdomains or sub_any_port),
+        dynamic=dynamic, methods=frozenset(methods), methods_any=methods_any,
+        always_allowed_methods=frozenset(dialect.always_allowed_methods),
+        headers=frozenset(headers), headers_any=headers_any,
+        private_network=private_network, preflight_status=preflight_status,
+        echo_as_sent=dialect.echo_request_headers,
+        allowed_headers_only=dialect.allowed_request_headers_only,
+        every_reason=dialect.every_refusal_reason,
+    )
+    header_names = headers_as_given if dialect.names_as_given else headers
+    exposed_names = exposed_as_given if dialect.names_as_given else exposed
+
+    acac: tuple[Header, ...] = ((ACAC, "true"),) if credentials else ()
+    expose_value = "*" if expose_any else ", ".join(exposed_names)
+    aceh: tuple[Header, ...] = ((ACEH, expose_value),) if expose_value else ()
+    # With credentials a "*" is literal
+    # [https://fetch.spec.whatwg.org/#cors-protocol-and-credentials], so the
+    # engine echoes the (validated, allowed) request values instead; a
+    # dialect may ask for the requested header names to be echoed always.
+    echo_method = methods_any and credentials
+    echo_headers = (headers_any and credentials) or dialect.echo_request_headers
+    values.update(echo_method=echo_method, echo_headers=echo_headers)
+    if echo_method:
+        acam: tuple[Header, ...] = ()
+    elif methods_any:
+        acam = ((ACAM, "*"),)
+    else:
+        acam = ((ACAM, ", ".join(methods)),) if methods else ()
+    if echo_headers:
+        acah: tuple[Header, ...] = ()
+    elif headers_any:
+        acah = ((ACAH, ", ".join(["*", *header_names])),)
+    else:
+        acah = ((ACAH, ", ".join(header_names)),) if header_names else ()
+    acma: tuple[Header, ...] = ((ACMA, str(max_age)),) if max_age is not None else ()
+    vary_actual: Header = (VARY, dialect.vary_actual or "origin")
+    vary_pf: Header = (VARY, dialect.vary_preflight or (
+        _VARY_PREFLIGHT + (_VARY_PNA if private_network else "")))
+    pf_expose = aceh if dialect.expose_on_preflight else ()
+
+    star = ((ACAO, "*"),) + aceh
+    if dialect.vary_with_static_star:
+        star += (vary_actual,)
+    values.update(
+        acao_star=(ACAO, "*"),
+        star_actual_headers=star,
+        not_cors_headers=(star if any_origin and not dialect.vary_with_static_star
+                          else (vary_actual,)),
+        actual_tail=acac + aceh + (vary_actual,),
+        refused_actual_headers=(vary_actual,),
+        refused_preflight_headers=(vary_pf,),
+        # Indexed by 2 * headers_requested + private_network_asked.
+        preflight_tails=tuple(
+            acac + acam + (acah if requested else ()) + acma
+            + (((ACAPN, "true"),) if pna else ()) + pf_expose + (vary_pf,)
+            for requested in (False, True) for pna in (False, True)),
+    )
+    tables = Tables()
+    for name, value in values.items():
+        object.__setattr__(tables, name, value)
+    return tables

@@ -1,0 +1,281 @@
+# cython: language_level=3
+"""The middleware's per-request pieces, compiled: the same names and
+behaviour as corsfast/_adapters_py.py (read that first). A differential
+test and the fuzz target feed both the same odd inputs.
+
+Why these pieces are compiled: they loop over every header of every
+request and response, where a Python loop costs a few hundred nanoseconds
+a header. What is not a loop (the middleware's own ``__call__``) stays in
+Python, in corsfast/asgi.py and corsfast/wsgi.py.
+
+Safety: every object read from a server or an application is held by a
+strong reference while it is used; lists are read by index with their
+length checked again at every step (so a list changed while it is read
+cannot be read past its end); only exact tuples and exact bytes or str are
+read without calling their methods, and everything else goes through the
+same Python protocol the twin uses, in the same order. Nothing handed over
+is changed: a start message is copied, a header list only read.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.tuple cimport PyTuple_GET_SIZE
+from libc.string cimport memcmp
+
+from corsfast._engine_c cimport Decision, Matcher, check, matcher_of, options_method
+
+from corsfast._headers import TOUCHED as _TOUCHED_PY
+from corsfast._headers import merge_raw as _merge_raw
+from corsfast._headers import merge_text as _merge_text
+
+cdef extern from "Python.h":
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+
+__all__ = ["SendHook", "StartResponseHook", "apply_raw", "apply_text",
+           "asgi_decide", "asgi_request_values", "wsgi_decide"]
+
+cdef frozenset TOUCHED_TEXT = frozenset(_TOUCHED_PY)
+cdef frozenset TOUCHED_RAW = frozenset([name.encode("ascii") for name in _TOUCHED_PY])
+cdef bint TOUCHED_LENGTH[64]   # lengths of vary and the CORS response names
+cdef str START = "http.response.start"
+cdef str TYPE = "type"
+cdef str HEADERS = "headers"
+cdef str METHOD = "method"
+cdef str GET = "GET"
+cdef tuple EMPTY = ()
+cdef bytes COMMA_SP_B = b", "
+cdef bytes B_ORIGIN = b"origin"
+cdef bytes B_ACRM = b"access-control-request-method"
+cdef bytes B_ACRH = b"access-control-request-headers"
+cdef bytes B_ACRPN = b"access-control-request-private-network"
+cdef str H_ORIGIN = "HTTP_ORIGIN"
+cdef str H_METHOD = "REQUEST_METHOD"
+cdef str H_ACRM = "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
+cdef str H_ACRH = "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"
+cdef str H_ACRPN = "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"
+
+
+cdef void _init_lengths():
+    cdef int i
+    for i in range(64):
+        TOUCHED_LENGTH[i] = False
+    for name in TOUCHED_TEXT:
+        TOUCHED_LENGTH[len(name)] = True
+
+
+_init_lengths()
+
+
+# -- request side -------------------------------------------------------------------
+
+
+cdef enum:
+    OTHER = 0
+    ORIGIN = 1
+    ACRM = 2
+    ACRH = 3
+    ACRPN = 4
+
+
+cdef inline bint _bytes_is(bytes name, bytes literal):
+    return (PyBytes_GET_SIZE(name) == PyBytes_GET_SIZE(literal)
+            and memcmp(PyBytes_AS_STRING(name), PyBytes_AS_STRING(literal),
+                       PyBytes_GET_SIZE(literal)) == 0)
+
+
+cdef inline bint _is(object name, bytes literal):
+    """``name == literal``, False when comparing fails (the twin's _is)."""
+    if type(name) is bytes:
+        return _bytes_is(<bytes>name, literal)
+    try:
+        return bool(name == literal)
+    except Exception:
+        return False
+
+
+cdef int _which(object name, bint options):
+    """Which CORS request header ``name`` is, comparing in the twin's order:
+    origin, then (for OPTIONS only) the three others."""
+    cdef Py_ssize_t size
+    if type(name) is bytes:
+        # No code of the name's runs: its length rules out most names.
+        size = PyBytes_GET_SIZE(<bytes>name)
+        if size == 6:
+            return ORIGIN if _bytes_is(<bytes>name, B_ORIGIN) else OTHER
+        if not options or size < 29 or size > 38:
+            return OTHER
+    if _is(name, B_ORIGIN):
+        return ORIGIN
+    if not options:
+        return OTHER
+    if _is(name, B_ACRM):
+        return ACRM
+    if _is(name, B_ACRH):
+        return ACRH
+    if _is(name, B_ACRPN):
+        return ACRPN
+    return OTHER
+
+
+cdef object _join(object first, object second):
+    try:
+        return first + COMMA_SP_B + second
+    except Exception:
+        return first
+
+
+cdef tuple _request_values(object headers, bint options):
+    cdef object origin = None, acrm = None, acrh = None, acrpn = None
+    cdef int which
+    if type(headers) is not list and type(headers) is not tuple:
+        headers = list(headers)  # any iterable, read once
+    for item in headers:
+        if type(item) is tuple and PyTuple_GET_SIZE(item) == 2:
+            name = (<tuple>item)[0]
+            value = (<tuple>item)[1]
+        else:
+            try:
+                name, value = item
+            except Exception:
+                continue
+        which = _which(name, options)
+        if which == OTHER:
+            continue
+        if which == ORIGIN:
+            origin = value if origin is None else b""  # repeated: malformed
+        elif which == ACRM:
+            acrm = value if acrm is None else b""  # repeated: malformed
+        elif which == ACRH:
+            acrh = value if acrh is None else _join(acrh, value)
+        else:
+            acrpn = value if acrpn is None else _join(acrpn, value)
+    return (origin, acrm, acrh, acrpn)
+
+
+def asgi_request_values(headers, options):
+    """Origin and Access-Control-Request-{Method,Headers,Private-Network}
+    from ASGI's raw header pairs (None when absent)."""
+    return _request_values(headers, bool(options))
+
+
+def asgi_decide(policy, scope):
+    """The engine's decision for an ASGI HTTP request (raw byte headers)."""
+    cdef Matcher m = matcher_of(policy)
+    cdef tuple values
+    if type(scope) is dict:
+        method = (<dict>scope).get(METHOD)
+        headers = (<dict>scope).get(HEADERS, EMPTY)
+    else:
+        method = scope.get(METHOD)
+        headers = scope.get(HEADERS, EMPTY)
+    values = _request_values(headers, options_method(method))
+    return check(m, method, values[0], values[1], values[2], values[3])
+
+
+def wsgi_decide(policy, environ):
+    """The engine's decision for a WSGI request."""
+    cdef Matcher m = matcher_of(policy)
+    get = (<dict>environ).get if type(environ) is dict else environ.get
+    origin = get(H_ORIGIN)
+    method = get(H_METHOD, GET)
+    if origin is not None and options_method(method):
+        return check(m, method, origin, get(H_ACRM), get(H_ACRH), get(H_ACRPN))
+    return check(m, method, origin, None, None, None)
+
+
+# -- response side ------------------------------------------------------------------
+
+
+cdef inline bint _touched_raw(object name) except -1:
+    """The twin's touched_raw(raw_key(name))."""
+    cdef Py_ssize_t size
+    if isinstance(name, bytes):
+        size = PyBytes_GET_SIZE(name)
+        return size < 64 and TOUCHED_LENGTH[size] and bytes.lower(name) in TOUCHED_RAW
+    if isinstance(name, bytearray):
+        return bytes(bytearray.lower(name)) in TOUCHED_RAW
+    return False
+
+
+cdef inline bint _touched_text(object name) except -1:
+    """The twin's touched_text(text_key(name))."""
+    cdef Py_ssize_t size
+    if isinstance(name, str):
+        size = PyUnicode_GET_LENGTH(name)
+        return size < 64 and TOUCHED_LENGTH[size] and str.lower(name) in TOUCHED_TEXT
+    return False
+
+
+cdef object _first(object item):
+    """The name of a header pair; ``_first`` itself when not a pair."""
+    if type(item) is tuple and PyTuple_GET_SIZE(item) == 2:
+        return (<tuple>item)[0]
+    try:
+        name, _ = item
+    except Exception:
+        return _first
+    return name
+
+
+cdef list _apply(object app_headers, object ours, bint raw):
+    if type(app_headers) is not list and type(app_headers) is not tuple:
+        app_headers = list(app_headers)  # any iterable, read once
+    for item in app_headers:
+        name = _first(item)
+        if name is _first:
+            continue
+        if _touched_raw(name) if raw else _touched_text(name):
+            return (_merge_raw if raw else _merge_text)(app_headers, ours)
+    out = list(app_headers)
+    out.extend(ours)
+    return out
+
+
+def apply_raw(app_headers, ours):
+    """ASGI: a new list, the application's headers with ours written over
+    them (its CORS headers replaced, ``vary`` merged)."""
+    return _apply(app_headers, ours, True)
+
+
+def apply_text(app_headers, ours):
+    """WSGI: as apply_raw, for str headers."""
+    return _apply(app_headers, ours, False)
+
+
+cdef class SendHook:
+    """Wraps ASGI ``send``: the message that starts the response goes out
+    as a copy carrying ``ours``; every other message is passed on as it is."""
+
+    cdef readonly object send
+    cdef readonly object ours
+    cdef readonly bint started
+
+    def __init__(self, send, ours):
+        self.send = send
+        self.ours = ours
+        self.started = False
+
+    def __call__(self, message):
+        if self.started:
+            return self.send(message)  # only the first message starts
+        kind = message.get(TYPE)
+        if kind is START or kind == START:
+            self.started = True
+            copy = dict(message)
+            copy[HEADERS] = _apply(message.get(HEADERS, EMPTY), self.ours, True)
+            return self.send(copy)
+        return self.send(message)
+
+
+cdef class StartResponseHook:
+    """Wraps WSGI ``start_response``: the response's headers are sent as a
+    new list carrying ``ours``."""
+
+    cdef readonly object start_response
+    cdef readonly object ours
+
+    def __init__(self, start_response, ours):
+        self.start_response = start_response
+        self.ours = ours
+
+    def __call__(self, status, headers, exc_info=None):
+        return self.start_response(status, _apply(headers, self.ours, False), exc_info)
