@@ -80,7 +80,8 @@ def _is(name: Any, literal: bytes) -> bool:
 def asgi_request_values(headers: Any, options: bool) -> tuple[Any, Any, Any, Any]:
     """Origin and Access-Control-Request-{Method,Headers,Private-Network}
     from ASGI's raw header pairs (None when absent). Without ``options``
-    only Origin is looked for: the others only matter to a preflight."""
+    the method and headers ones are not looked for: they only matter to a
+    preflight (a dialect may answer private network requests on any)."""
     origin = acrm = acrh = acrpn = None
     if type(headers) is not list and type(headers) is not tuple:
         headers = list(headers)  # any iterable, read once
@@ -91,11 +92,9 @@ def asgi_request_values(headers: Any, options: bool) -> tuple[Any, Any, Any, Any
         name, value = pair
         if _is(name, b"origin"):
             origin = value if origin is None else b""  # repeated: malformed
-        elif not options:
-            continue
-        elif _is(name, b"access-control-request-method"):
+        elif options and _is(name, b"access-control-request-method"):
             acrm = value if acrm is None else b""  # repeated: malformed
-        elif _is(name, b"access-control-request-headers"):
+        elif options and _is(name, b"access-control-request-headers"):
             acrh = value if acrh is None else _join(acrh, value)
         elif _is(name, b"access-control-request-private-network"):
             acrpn = value if acrpn is None else _join(acrpn, value)
@@ -122,7 +121,8 @@ def wsgi_decide(policy: Any, environ: Any) -> Any:
             get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
             get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
         )
-    return check_request(policy, method, origin)
+    return check_request(policy, method, origin, None, None,
+                         get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"))
 
 
 # -- response side ----------------------------------------------------------------

@@ -17,12 +17,6 @@ from typing import Any, Optional
 
 __all__ = ["CORSFAST", "Dialect"]
 
-# The vary tokens corsfast's own preflight answers carry (docs/spec.md
-# "Preflight"); a dialect's preflight vary must name origin.
-_PREFLIGHT_VARY_TOKENS = ("origin", "access-control-request-method",
-                          "access-control-request-headers")
-
-
 @dataclass(frozen=True)
 class Dialect:
     """How a policy's answers are spelled and shaped; nothing here widens
@@ -42,10 +36,20 @@ class Dialect:
       it itself. A malformed value is still refused.
     - ``vary_with_static_star``: with ``allow_origins="*"``, answers still
       carry ``vary: origin``, and a request without Origin gets only that.
+    - ``star_echoes_origin``: ``allow_origins="*"`` is answered with the
+      request's own (well-formed) origin and ``vary: origin``, not a static
+      ``*`` (flask-cors without ``send_wildcard``).
     - ``reflect_any_origin_with_credentials``: ``allow_origins="*"`` with
       ``allow_credentials=True`` echoes every well-formed origin with
       credentials instead of being a configuration error. Any site can then
       read responses as the user: ``corsfast audit`` rates it HIGH.
+    - ``vary_header``: False leaves ``vary`` out of every answer
+      (flask-cors's ``vary_header=False``). Shared caches may then serve one
+      origin's answer to another: ``corsfast audit`` rates it MEDIUM.
+    - ``private_network_answer``: ``Access-Control-Request-Private-Network:
+      true`` is answered on every request from an allowed origin, preflight
+      or not, with ``access-control-allow-private-network`` ``true`` or
+      ``false``; it never refuses a preflight (flask-cors).
     - ``names_as_given``: the constant allow-headers and expose-headers
       values keep the names' case as the policy gives them (validation and
       matching stay case-insensitive).
@@ -56,6 +60,15 @@ class Dialect:
       ``access-control-expose-headers`` too.
     - ``every_refusal_reason``: a refused preflight's Decision lists every
       check it fails (``reasons``), not only the first.
+    - ``loose_origin_syntax``: the peer takes any printable Origin value
+      (no space or comma, at most 1024 bytes, not ``*``) as an origin, not
+      only serialized origins. Such a value can match ``"*"`` and exact
+      entries only: subdomain patterns, a regex and a predicate still see
+      serialized origins alone.
+    - ``opaque_origins``: entries outside the origin-entry rules that
+      ``allow_origins`` accepts as written, as exact entries
+      (django-cors-headers: ``file://``, which Chrome on Android has sent
+      for pages loaded from files). They match with ``loose_origin_syntax``.
     """
 
     name: str
@@ -63,12 +76,17 @@ class Dialect:
     echo_request_headers: bool = False
     allowed_request_headers_only: bool = False
     vary_with_static_star: bool = False
+    star_echoes_origin: bool = False
     reflect_any_origin_with_credentials: bool = False
+    vary_header: bool = True
+    private_network_answer: bool = False
     names_as_given: bool = False
     vary_actual: Optional[str] = None
     vary_preflight: Optional[str] = None
     expose_on_preflight: bool = False
     every_refusal_reason: bool = False
+    loose_origin_syntax: bool = False
+    opaque_origins: tuple[str, ...] = ()
 
     def problems(self) -> list[str]:
         """What is wrong with this value, one line per problem, for
@@ -90,6 +108,15 @@ class Dialect:
         elif "*" in methods:
             errors.append(f"{where}: always_allowed_methods cannot be '*'; list "
                           f"the methods")
+        opaque = self.opaque_origins
+        if not isinstance(opaque, tuple) or not all(
+                isinstance(o, str) and o.isascii() and o.isprintable() and o
+                and " " not in o and "," not in o and o != "*" for o in opaque):
+            errors.append(f"{where}: opaque_origins must be a tuple of printable "
+                          f"ASCII values without spaces or commas, got {opaque!r}")
+        if opaque and not self.loose_origin_syntax:
+            errors.append(f"{where}: opaque_origins need loose_origin_syntax=True "
+                          f"(they are not serialized origins)")
         if self.allowed_request_headers_only and not self.echo_request_headers:
             errors.append(f"{where}: allowed_request_headers_only needs "
                           f"echo_request_headers=True (it answers with the "

@@ -33,6 +33,7 @@ RawHeader = tuple[bytes, bytes]
 _ACAO = "access-control-allow-origin"
 _ACAM = "access-control-allow-methods"
 _ACAH = "access-control-allow-headers"
+_ACAPN = "access-control-allow-private-network"
 _LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 _OWS = " \t"
 
@@ -228,6 +229,14 @@ def _origin_syntax_ok(origin: str) -> bool:
     return after[0] == ":" and len(after) > 1 and all(ch in _DIGITS for ch in after[1:])
 
 
+def _loose_syntax_ok(origin: str) -> bool:
+    """A dialect's loose origin syntax: 1-1024 printable ASCII bytes, no
+    space or comma, and not ``*``."""
+    return (0 < len(origin) <= MAX_ORIGIN_LENGTH and origin.isascii()
+            and origin.isprintable() and " " not in origin and "," not in origin
+            and origin != "*")
+
+
 def _port_ok(port: str, scheme: str) -> bool:
     """An explicit port as browsers serialize it: 1-65535, no leading zero,
     never the scheme's default."""
@@ -245,6 +254,8 @@ def _port_ok(port: str, scheme: str) -> bool:
 def _origin_allowed(t: Tables, origin: str) -> bool:
     if t.every_origin or origin in t.exact:
         return True
+    if t.loose_origins and not _origin_syntax_ok(origin):
+        return False  # patterns, regexes and predicates see serialized origins only
     if t.has_patterns and _pattern_allowed(t, origin):
         return True
     return t.dynamic is not None and t.dynamic(origin)
@@ -308,8 +319,11 @@ def _method_allowed(t: Tables, method: str) -> bool:
 def _header_allowed(t: Tables, name: str) -> bool:
     if name in t.headers:
         return True
-    return (t.headers_any and name != "authorization"
-            and not is_forbidden_request_header(name))
+    if is_forbidden_request_header(name):
+        return False
+    if t.headers_any and name != "authorization":
+        return True
+    return t.header_regex is not None and t.header_regex(name) is not None
 
 
 def _parse_request_headers(t: Tables, value: str) -> tuple[str, ...] | Reason:
@@ -363,12 +377,25 @@ def check_request(
     # [https://fetch.spec.whatwg.org/#cors-preflight-request].
     preflight = request_method is not None and is_options(method)
     text = _text(origin)
-    if text is None or not _origin_syntax_ok(text):  # "The Origin header"
+    if text is None or not (_origin_syntax_ok(text)
+                            or (m.t.loose_origins and _loose_syntax_ok(text))):
+        # "The Origin header": not a serialized origin (nor, under a dialect
+        # with loose origin syntax, a printable value)
         return m.refusal((MALFORMED_REQUEST,)) if preflight else m.malformed_actual
     if preflight:
         return _preflight(m, text, request_method, request_headers,
                           request_private_network)
-    return _actual(m, text)
+    decision = _actual(m, text)
+    if m.t.pna_answer and decision.allowed and _text(request_private_network) == "true":
+        return _with_private_network(m, decision)
+    return decision
+
+
+def _with_private_network(m: Matcher, decision: Decision) -> Decision:
+    """An allowed actual request that asked for private network access,
+    under a dialect that answers it on every request."""
+    value = "true" if m.t.private_network else "false"
+    return Decision(True, False, ALLOWED, None, decision.headers + ((_ACAPN, value),))
 
 
 def _actual(m: Matcher, origin: str) -> Decision:
@@ -424,13 +451,17 @@ def _preflight(m: Matcher, origin: str, request_method: Any,
             names = parsed
 
     pna = _text(request_private_network) == "true"
-    if pna and not t.private_network:
+    pna_refused = pna and not t.private_network
+    if pna_refused and not t.pna_answer:
         refuse(PRIVATE_NETWORK_NOT_ALLOWED)
     if failed:
         return m.refusal(tuple(dict.fromkeys(failed)))
 
     headers: tuple[Header, ...] = (
         t.acao_star if t.any_origin else (_ACAO, origin),)
+    if pna_refused:  # a dialect that answers instead of refusing
+        headers += ((_ACAPN, "false"),)
+        pna = False
     if t.echo_method:
         headers += ((_ACAM, method),)  # type: ignore[assignment]
     if names and t.echo_headers:

@@ -188,18 +188,30 @@ def write_over(
     put: Callable[[str, str], Any],
     drop: Callable[[str], Any],
     ours: tuple[tuple[str, str], ...],
+    add: Optional[Callable[[str, str], Any]] = None,
 ) -> None:
     """Write a decision's headers onto a framework's response object,
     through that framework's own header API: ``names`` are the response's
     header names now, ``get_vary()`` its vary value (lines joined),
     ``put(name, value)`` sets one header (replacing it) and ``drop(name)``
-    removes one. CORS headers the response set are removed first."""
+    removes one. CORS headers the response set are removed first.
+
+    With ``add(name, value)`` (a header API that keeps repeated lines), our
+    vary tokens that the response's vary lacks go on a line of their own
+    instead of being merged into one value (flask-cors does so)."""
     touched = [name for name in names if str.lower(name) in TOUCHED]
     vary = get_vary() if touched else None
     for name in touched:
         if str.lower(name) != "vary":
             drop(name)
     for name, value in ours:
-        if name == "vary":
-            value = merge_vary(vary, value)
-        put(name, value)
+        if name != "vary":
+            put(name, value)
+        elif add is None or not vary:
+            put(name, merge_vary(vary, value))
+        else:
+            have = {t.strip(" \t").lower() for t in vary.split(",")}
+            extra = [t.strip(" \t") for t in value.split(",")
+                     if t.strip(" \t") and t.strip(" \t").lower() not in have]
+            if extra and "*" not in have:
+                add(name, ", ".join(extra))  # what ours adds, as its own line

@@ -143,23 +143,22 @@ def _header_names(
     return names, given, wildcard
 
 
-def _compile_regex(value: Any, errors: list[str]) -> Optional[re.Pattern[str]]:
+def _compile_regex(arg: str, value: Any, errors: list[str]) -> Optional[re.Pattern[str]]:
     if value is None:
         return None
     if isinstance(value, re.Pattern):
         if not isinstance(value.pattern, str):
-            errors.append("allow_origin_regex: compile the pattern from a str, "
-                          "not bytes")
+            errors.append(f"{arg}: compile the pattern from a str, not bytes")
             return None
         return value
     if not isinstance(value, str):
-        errors.append(f"allow_origin_regex: expected a str or compiled pattern, "
+        errors.append(f"{arg}: expected a str or compiled pattern, "
                       f"got {type(value).__name__}")
         return None
     try:
         return re.compile(value)
     except re.error as exc:
-        errors.append(f"allow_origin_regex {value!r}: not a valid regex ({exc})")
+        errors.append(f"{arg} {value!r}: not a valid regex ({exc})")
         return None
 
 
@@ -176,7 +175,8 @@ def _check_bool(name: str, value: Any, errors: list[str]) -> bool:
 _ARGUMENTS = (
     "allow_origins", "allow_origin_regex", "allow_origin_predicate",
     "allow_methods", "allow_headers", "expose_headers", "allow_credentials",
-    "max_age", "allow_private_network", "preflight_status", "dialect",
+    "max_age", "allow_private_network", "preflight_status", "allow_header_regex",
+    "dialect",
 )
 
 
@@ -200,6 +200,7 @@ class Policy:
     max_age: Optional[int]
     allow_private_network: bool
     preflight_status: int
+    allow_header_regex: Optional[re.Pattern[str]]
     dialect: Dialect
     _tables: Tables
     _matcher: Any
@@ -217,6 +218,7 @@ class Policy:
         allow_private_network: bool = False,
         preflight_status: int = 204,
         *,
+        allow_header_regex: Union[str, re.Pattern[str], None] = None,
         dialect: Dialect = CORSFAST,
     ) -> None:
         errors: list[str] = []
@@ -237,6 +239,10 @@ class Policy:
         sub_any_port: set[str] = set()
         canonical: list[str] = []
         for i, entry in enumerate(_origins(allow_origins, errors)):
+            if isinstance(entry, str) and entry in dialect.opaque_origins:
+                exact.add(entry)  # the dialect names it: compared as given
+                canonical.append(entry)
+                continue
             try:
                 kind, key = parse_origin_entry(entry)
             except EntryError as exc:
@@ -253,10 +259,11 @@ class Policy:
                 subdomains.add(key)
             elif kind == SUB_ANY_PORT:
                 sub_any_port.add(key)
-        # A "*" with credentials echoes every origin only under a dialect
-        # that says so by name; otherwise it is an error.
-        every_origin = any_origin and credentials and \
-            dialect.reflect_any_origin_with_credentials
+        # A "*" echoes every origin under a dialect that says so; with
+        # credentials only under one that says so by name, else an error.
+        every_origin = any_origin and (
+            dialect.reflect_any_origin_with_credentials if credentials
+            else dialect.star_echoes_origin)
         if any_origin and credentials and not every_origin:
             errors.append(
                 "allow_origins '*' with allow_credentials=True: browsers refuse "
@@ -266,7 +273,7 @@ class Policy:
             )
 
         # "Regex and predicate"
-        regex = _compile_regex(allow_origin_regex, errors)
+        regex = _compile_regex("allow_origin_regex", allow_origin_regex, errors)
         if allow_origin_predicate is not None and not callable(allow_origin_predicate):
             errors.append("allow_origin_predicate: expected a callable "
                           "(origin: str) -> bool")
@@ -276,6 +283,11 @@ class Policy:
         methods, methods_any = _methods(allow_methods, errors)
         headers, headers_given, headers_any = _header_names(
             "allow_headers", allow_headers, errors, request=True)
+        header_regex = _compile_regex("allow_header_regex", allow_header_regex, errors)
+        if header_regex is not None:
+            # Header names match case-insensitively.
+            header_regex = re.compile(header_regex.pattern,
+                                      header_regex.flags | re.IGNORECASE)
         exposed, exposed_given, expose_any = _header_names(
             "expose_headers", expose_headers, errors, request=False)
         if expose_any and credentials:
@@ -309,6 +321,7 @@ class Policy:
         set_(self, "max_age", max_age)
         set_(self, "allow_private_network", private_network)
         set_(self, "preflight_status", preflight_status)
+        set_(self, "allow_header_regex", header_regex)
         set_(self, "dialect", dialect)
 
         dynamic = regex is not None or allow_origin_predicate is not None
@@ -326,6 +339,7 @@ class Policy:
             headers=headers,
             headers_as_given=headers_given,
             headers_any=headers_any,
+            header_regex=None if header_regex is None else header_regex.fullmatch,
             exposed=exposed,
             exposed_as_given=exposed_given,
             expose_any=expose_any,
@@ -368,9 +382,11 @@ class Policy:
 
     def _key(self) -> tuple[Any, ...]:
         regex = self.allow_origin_regex
+        header_regex = self.allow_header_regex
         return (
             self.allow_origins,
             None if regex is None else (regex.pattern, regex.flags),
+            None if header_regex is None else (header_regex.pattern, header_regex.flags),
             id(self.allow_origin_predicate),
             self.allow_methods, self.allow_headers, self.expose_headers,
             self.allow_credentials, self.max_age, self.allow_private_network,
@@ -401,7 +417,9 @@ class Policy:
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{name}={value!r}")
-        parts += [f"{name}={getattr(self, name)!r}" for name in _ARGUMENTS[3:-1]]
+        parts += [f"{name}={getattr(self, name)!r}" for name in _ARGUMENTS[3:-2]]
+        if self.allow_header_regex is not None:
+            parts.append(f"allow_header_regex={self.allow_header_regex!r}")
         if self.dialect is not CORSFAST:
             parts.append(f"dialect={self.dialect!r}")
         return f"Policy({', '.join(parts)})"

@@ -9,7 +9,7 @@ of threads may read it.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from ._dialect import Dialect
 from ._dynamic import DynamicMatcher
@@ -35,14 +35,14 @@ class Tables:
 
     __slots__ = (
         # origins (docs/spec.md "Origin entries")
-        "any_origin", "every_origin", "exact", "any_port", "subdomains",
+        "any_origin", "every_origin", "loose_origins", "exact", "any_port", "subdomains",
         "sub_any_port", "has_patterns", "dynamic",
         # methods, headers, private network
         "methods", "methods_any", "always_allowed_methods", "headers",
         "headers_any", "private_network", "preflight_status",
         # what an allowed preflight echoes, and how refusals are reported
         "echo_method", "echo_headers", "echo_as_sent", "allowed_headers_only",
-        "every_reason",
+        "every_reason", "pna_answer", "header_regex",
         # constant headers
         "not_cors_headers", "star_actual_headers", "actual_tail",
         "refused_actual_headers", "refused_preflight_headers",
@@ -51,6 +51,7 @@ class Tables:
 
     any_origin: bool        # a static "*": the answer is the same for every origin
     every_origin: bool      # every well-formed origin is echoed (a dialect's choice)
+    loose_origins: bool     # printable values that are not serialized origins count
     exact: frozenset[str]
     any_port: frozenset[str]
     subdomains: frozenset[str]
@@ -69,6 +70,8 @@ class Tables:
     echo_as_sent: bool
     allowed_headers_only: bool
     every_reason: bool
+    pna_answer: bool        # private network asked: answered true/false, never refused
+    header_regex: Optional[Callable[[str], object]]  # fullmatch of allow_header_regex
     not_cors_headers: tuple[Header, ...]
     star_actual_headers: tuple[Header, ...]
     actual_tail: tuple[Header, ...]
@@ -95,6 +98,7 @@ def compile_tables(
     headers: list[str],
     headers_as_given: list[str],
     headers_any: bool,
+    header_regex: Optional[Callable[[str], object]],
     exposed: list[str],
     exposed_as_given: list[str],
     expose_any: bool,
@@ -109,6 +113,7 @@ def compile_tables(
     values: dict[str, object] = {}
     values.update(
         any_origin=any_origin, every_origin=every_origin, exact=exact,
+        loose_origins=dialect.loose_origin_syntax,
         any_port=any_port, subdomains=subdomains, sub_any_port=sub_any_port,
         has_patterns=bool(any_port or subdomains or sub_any_port),
         dynamic=dynamic, methods=frozenset(methods), methods_any=methods_any,
@@ -118,6 +123,8 @@ def compile_tables(
         echo_as_sent=dialect.echo_request_headers,
         allowed_headers_only=dialect.allowed_request_headers_only,
         every_reason=dialect.every_refusal_reason,
+        pna_answer=dialect.private_network_answer,
+        header_regex=header_regex,
     )
     header_names = headers_as_given if dialect.names_as_given else headers
     exposed_names = exposed_as_given if dialect.names_as_given else exposed
@@ -145,26 +152,30 @@ def compile_tables(
     else:
         acah = ((ACAH, ", ".join(header_names)),) if header_names else ()
     acma: tuple[Header, ...] = ((ACMA, str(max_age)),) if max_age is not None else ()
-    vary_actual: Header = (VARY, dialect.vary_actual or "origin")
-    vary_pf: Header = (VARY, dialect.vary_preflight or (
-        _VARY_PREFLIGHT + (_VARY_PNA if private_network else "")))
+    vary_pf_value = dialect.vary_preflight or (
+        _VARY_PREFLIGHT + (_VARY_PNA if private_network or dialect.private_network_answer
+                           else ""))
+    # vary, as one-pair tuples: empty when the dialect sends none.
+    vary_actual: tuple[Header, ...] = (
+        ((VARY, dialect.vary_actual or "origin"),) if dialect.vary_header else ())
+    vary_pf: tuple[Header, ...] = ((VARY, vary_pf_value),) if dialect.vary_header else ()
     pf_expose = aceh if dialect.expose_on_preflight else ()
 
     star = ((ACAO, "*"),) + aceh
     if dialect.vary_with_static_star:
-        star += (vary_actual,)
+        star += vary_actual
     values.update(
         acao_star=(ACAO, "*"),
         star_actual_headers=star,
         not_cors_headers=(star if any_origin and not dialect.vary_with_static_star
-                          else (vary_actual,)),
-        actual_tail=acac + aceh + (vary_actual,),
-        refused_actual_headers=(vary_actual,),
-        refused_preflight_headers=(vary_pf,),
+                          else vary_actual),
+        actual_tail=acac + aceh + vary_actual,
+        refused_actual_headers=vary_actual,
+        refused_preflight_headers=vary_pf,
         # Indexed by 2 * headers_requested + private_network_asked.
         preflight_tails=tuple(
             acac + acam + (acah if requested else ()) + acma
-            + (((ACAPN, "true"),) if pna else ()) + pf_expose + (vary_pf,)
+            + (((ACAPN, "true"),) if pna else ()) + pf_expose + vary_pf
             for requested in (False, True) for pna in (False, True)),
     )
     tables = Tables()

@@ -24,7 +24,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.http import HttpResponse
 
-from .._engine import DjangoCore, DjangoState, django_write, wsgi_decide
+from .._dialect import Dialect
+from .._engine import adapters
+from .._headers import write_over
 from .._policy import ConfigError, Policy
 from ._match import origin_regex, path_matcher
 
@@ -57,10 +59,15 @@ _ALL_ORIGINS_CREDENTIALS_WARNING = (
 )
 _warned: set[str] = set()
 _PATH_CACHE_SIZE = 1024  # CORS_URLS_REGEX answers kept per path
+_wsgi_decide = adapters.wsgi_decide
 
-
-def _reflect_any(origin: str) -> bool:
-    return True
+# How django-cors-headers' answers differ from corsfast's own, as data
+# (corsfast/_dialect.py): CORS_ALLOW_ALL_ORIGINS with CORS_ALLOW_CREDENTIALS
+# echoes every origin with credentials (warned about at start-up).
+# Any printable Origin value counts as an origin, and "file://" in
+# CORS_ALLOWED_ORIGINS matches that literal value, as there.
+DJANGO = Dialect("django-cors-headers", reflect_any_origin_with_credentials=True,
+                 loose_origin_syntax=True, opaque_origins=("file://",))
 
 
 # -- settings -> Policy ----------------------------------------------------------------
@@ -128,20 +135,13 @@ class _Config:
 
         kwargs: dict[str, Any] = {}
         if allow_all:
-            if credentials:
-                if _ALL_ORIGINS_CREDENTIALS_WARNING not in _warned:
-                    _warned.add(_ALL_ORIGINS_CREDENTIALS_WARNING)
-                    warnings.warn(_ALL_ORIGINS_CREDENTIALS_WARNING, UserWarning,
-                                  stacklevel=3)
-                kwargs["allow_origin_predicate"] = _reflect_any
-            else:
-                kwargs["allow_origins"] = "*"
+            if credentials and _ALL_ORIGINS_CREDENTIALS_WARNING not in _warned:
+                _warned.add(_ALL_ORIGINS_CREDENTIALS_WARNING)
+                warnings.warn(_ALL_ORIGINS_CREDENTIALS_WARNING, UserWarning,
+                              stacklevel=3)
+            kwargs["allow_origins"] = "*"
         else:
-            # "file://" is what Chrome on Android sends for files; it is not
-            # an origin Policy can list, so it joins the regexes, escaped.
-            if "file://" in origins:
-                regexes.append(re.escape("file://"))
-            kwargs["allow_origins"] = [o for o in origins if o != "file://"]
+            kwargs["allow_origins"] = origins
         try:
             if regexes and not allow_all:
                 kwargs["allow_origin_regex"] = origin_regex(
@@ -155,6 +155,7 @@ class _Config:
                 max_age=min(max_age, _MAX_AGE_CAP) if max_age else None,
                 allow_private_network=private_network,
                 preflight_status=200,
+                dialect=DJANGO,
                 **kwargs,
             )
             # The default covers every path: skip the regex on each request.
@@ -199,19 +200,28 @@ _config: Optional[_Config] = None
 
 
 def _current() -> _Config:
+    """The settings, validated and compiled; loaded again after a CORS_*
+    setting changed. One reference is read, so a request sees one whole
+    configuration."""
     global _config
     config = _config
     if config is None:
         config = _config = _Config()
-        # The middleware reads the policy from _state on each request; with
-        # CORS_URLS_REGEX set it asks _lookup instead.
-        _state.policy = config.policy if config.enabled is None else None
     return config
 
 
-def _lookup(request: Any) -> Optional[Policy]:
+def _settings_changed(setting: str = "", **kwargs: Any) -> None:
+    global _config
+    if setting.startswith("CORS_"):
+        _config = None
+
+
+setting_changed.connect(_settings_changed, dispatch_uid="corsfast.contrib.django")
+
+
+def _policy_for(request: Any) -> Optional[Policy]:
     """The policy for ``request``, or None when CORS_URLS_REGEX leaves its
-    path out. Loads the settings when they are not loaded yet."""
+    path out."""
     config = _current()
     if config.enabled is None:
         return config.policy
@@ -226,52 +236,55 @@ def _preflight_response(decision: Any) -> HttpResponse:
     return response
 
 
-_state = DjangoState(_lookup, _preflight_response)
-
-
-def _settings_changed(setting: str = "", **kwargs: Any) -> None:
-    global _config
-    if setting.startswith("CORS_"):
-        _state.policy = None
-        _config = None
-
-
-setting_changed.connect(_settings_changed, dispatch_uid="corsfast.contrib.django")
+def _write(response: Any, ours: tuple[tuple[str, str], ...]) -> None:
+    """The decision's headers over the view's, through Django's header API."""
+    headers = response.headers
+    write_over(list(headers), lambda: headers.get("vary"), headers.__setitem__,
+               headers.__delitem__, ours)
 
 
 # -- the middleware -------------------------------------------------------------------
 
 
-class CorsMiddleware(DjangoCore):
+class CorsMiddleware:
     """New-style Django middleware, sync and async capable.
 
-    In sync mode each request runs ``DjangoCore.__call__`` (compiled with
-    the engine, or its pure-Python twin in corsfast/_contrib_py.py): it
-    reads the policy from ``_state``, asks the engine, answers a preflight
-    with ``_preflight_response``, and otherwise writes the decision's
-    headers over the view's response (``django_write``).
+    Each request: the policy from the settings, one engine decision from
+    ``request.META`` (``wsgi_decide``, compiled or its twin), a preflight
+    answered here, and otherwise the decision's headers written over the
+    view's response through Django's header API.
     """
 
     sync_capable = True
     async_capable = True
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
-        async_mode = iscoroutinefunction(get_response)
-        self._core_init(get_response, async_mode, _state)
-        if async_mode:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
             markcoroutinefunction(self)
         _current()  # bad settings fail at startup, not on the first request
 
-    async def __acall__(self, request: Any) -> Any:
-        state = _state
-        policy = state.policy
+    def __call__(self, request: Any) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        policy = _policy_for(request)
         if policy is None:
-            policy = state.lookup(request)
-            if policy is None:
-                return await self.get_response(request)
-        decision = wsgi_decide(policy, request.META)
+            return self.get_response(request)
+        decision = _wsgi_decide(policy, request.META)
         if decision.preflight:
-            return state.answer(decision)
+            return _preflight_response(decision)
+        response = self.get_response(request)
+        _write(response, decision.headers)
+        return response
+
+    async def __acall__(self, request: Any) -> Any:
+        policy = _policy_for(request)
+        if policy is None:
+            return await self.get_response(request)
+        decision = _wsgi_decide(policy, request.META)
+        if decision.preflight:
+            return _preflight_response(decision)
         response = await self.get_response(request)
-        django_write(response, decision.headers)
+        _write(response, decision.headers)
         return response

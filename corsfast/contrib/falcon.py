@@ -8,8 +8,9 @@ Takes what :class:`corsfast.wsgi.CORSMiddleware` takes: a
 :class:`corsfast.Policy` or :class:`corsfast.Router`, or ``Policy`` keyword
 arguments, plus ``preflight_passthrough`` and ``block_refused``. It asks the
 engine once per request in ``process_request`` (answering preflights there,
-before routing) and writes the decision's headers in ``process_response``,
-which Falcon also runs for error responses. docs/wsgi.md maps Falcon's own
+before routing) and writes the decision's headers in ``process_response``
+through Falcon's own header API, which Falcon also runs for error
+responses. docs/wsgi.md maps Falcon's own
 ``CORSMiddleware`` options onto these.
 """
 
@@ -17,25 +18,42 @@ from __future__ import annotations
 
 from typing import Any, Union
 
-from .._engine import FalconCore, check_request, falcon_answer, falcon_write
+from .._engine import adapters, check_request
+from .._headers import write_over
 from .._policy import Policy
 from .._router import Router
 
 __all__ = ["CORSMiddleware"]
 
-_KEY = "corsfast.decision"  # where the decision waits between the ASGI hooks
+_KEY = "corsfast.decision"  # where the decision waits between the two hooks
+_wsgi_decide = adapters.wsgi_decide
 
 
-class CORSMiddleware(FalconCore):
+def _answer(resp: Any, status: Any) -> None:
+    """Answer in process_request: an empty body, and Falcon skips routing
+    and the responder."""
+    resp.status = status
+    resp.text = None
+    resp.data = b""
+    resp.complete = True
+
+
+def _write(resp: Any, ours: tuple[tuple[str, str], ...]) -> None:
+    """The decision's headers over the resource's, through Falcon's API."""
+    existing = resp.headers  # a copy, keys lowercase
+    write_over(list(existing), lambda: existing.get("vary"), resp.set_header,
+               resp.delete_header, ours)
+
+
+class CORSMiddleware:
     """CORS for Falcon apps, decided by the corsfast engine.
 
-    On ``falcon.App`` (WSGI), ``process_request`` and ``process_response``
-    are ``FalconCore``'s (compiled with the engine, or their pure-Python
-    twins in corsfast/_contrib_py.py); on ``falcon.asgi.App`` Falcon calls
-    the ``*_async`` hooks below.
+    On ``falcon.App`` (WSGI) Falcon calls ``process_request`` and
+    ``process_response``; on ``falcon.asgi.App`` the ``*_async`` hooks.
     """
 
-    __slots__ = ("policy", "preflight_passthrough", "block_refused")
+    __slots__ = ("policy", "preflight_passthrough", "block_refused", "_policy",
+                 "_router")
 
     def __init__(
         self,
@@ -57,19 +75,44 @@ class CORSMiddleware(FalconCore):
         self.policy = policy
         self.preflight_passthrough = bool(preflight_passthrough)
         self.block_refused = bool(block_refused)
-        is_policy = isinstance(policy, Policy)
-        self._core_init(policy if is_policy else None, None if is_policy else policy,
-                        self.preflight_passthrough, self.block_refused)
+        self._policy = policy if isinstance(policy, Policy) else None
+        self._router = policy if isinstance(policy, Router) else None
 
-    # -- ASGI (falcon.asgi.App) -------------------------------------------------------
+    def _lookup(self, path: str) -> Any:
+        policy = self._policy
+        if policy is None:
+            policy = self._router.lookup(path)  # type: ignore[union-attr]
+        return policy
+
+    def _act(self, resp: Any, decision: Any) -> None:
+        if decision.preflight:
+            if not self.preflight_passthrough:
+                _answer(resp, decision.status)
+        elif self.block_refused and not decision.allowed:
+            _answer(resp, 403)
+
+    # -- WSGI (falcon.App) ---------------------------------------------------------------
+
+    def process_request(self, req: Any, resp: Any) -> None:
+        env = req.env
+        policy = self._lookup(env.get("PATH_INFO", ""))
+        if policy is not None:
+            decision = env[_KEY] = _wsgi_decide(policy, env)
+            self._act(resp, decision)
+
+    def process_response(self, req: Any, resp: Any, resource: Any,
+                         req_succeeded: bool) -> None:
+        decision = req.env.get(_KEY)
+        if decision is not None:
+            _write(resp, decision.headers)
+
+    # -- ASGI (falcon.asgi.App) ----------------------------------------------------------
 
     async def process_request_async(self, req: Any, resp: Any) -> None:
         scope = req.scope
-        policy = self._policy
+        policy = self._lookup(scope.get("path", ""))
         if policy is None:
-            policy = self._router.lookup(scope.get("path", ""))
-            if policy is None:
-                return
+            return
         # Falcon has already read the scope's headers (an ASGI server may
         # give them as a one-shot iterable): ask its request for them.
         get = req.get_header
@@ -83,14 +126,10 @@ class CORSMiddleware(FalconCore):
         else:
             decision = check_request(policy, method, origin)
         scope[_KEY] = decision
-        if decision.preflight:
-            if not self.preflight_passthrough:
-                falcon_answer(resp, decision.status)
-        elif self.block_refused and not decision.allowed:
-            falcon_answer(resp, 403)
+        self._act(resp, decision)
 
     async def process_response_async(self, req: Any, resp: Any, resource: Any,
                                      req_succeeded: bool) -> None:
         decision = req.scope.get(_KEY)
         if decision is not None:
-            falcon_write(resp, decision.headers)
+            _write(resp, decision.headers)

@@ -94,22 +94,23 @@ cdef inline bint _is(object name, bytes literal):
 
 cdef int _which(object name, bint options):
     """Which CORS request header ``name`` is, comparing in the twin's order:
-    origin, then (for OPTIONS only) the three others."""
+    origin, then (for OPTIONS only) the method and headers ones, then the
+    private network one."""
     cdef Py_ssize_t size
     if type(name) is bytes:
         # No code of the name's runs: its length rules out most names.
         size = PyBytes_GET_SIZE(<bytes>name)
         if size == 6:
             return ORIGIN if _bytes_is(<bytes>name, B_ORIGIN) else OTHER
-        if not options or size < 29 or size > 38:
+        if size == 38:
+            return ACRPN if _bytes_is(<bytes>name, B_ACRPN) else OTHER
+        if not options or (size != 29 and size != 30):
             return OTHER
     if _is(name, B_ORIGIN):
         return ORIGIN
-    if not options:
-        return OTHER
-    if _is(name, B_ACRM):
+    if options and _is(name, B_ACRM):
         return ACRM
-    if _is(name, B_ACRH):
+    if options and _is(name, B_ACRH):
         return ACRH
     if _is(name, B_ACRPN):
         return ACRPN
@@ -179,7 +180,7 @@ def wsgi_decide(policy, environ):
     method = get(H_METHOD, GET)
     if origin is not None and options_method(method):
         return check(m, method, origin, get(H_ACRM), get(H_ACRH), get(H_ACRPN))
-    return check(m, method, origin, None, None, None)
+    return check(m, method, origin, None, None, get(H_ACRPN))
 
 
 # -- response side ------------------------------------------------------------------

@@ -17,7 +17,8 @@ cdef class Matcher:
     cdef readonly object tables
     cdef bint any_origin, every_origin, has_patterns, methods_any, headers_any
     cdef bint private_network, echo_method, echo_headers, echo_as_sent
-    cdef bint allowed_headers_only, every_reason
+    cdef bint allowed_headers_only, every_reason, loose_origins, pna_answer
+    cdef object header_regex
     cdef frozenset exact, any_port, subdomains, sub_any_port, methods, headers
     cdef frozenset always_allowed_methods
     cdef object dynamic

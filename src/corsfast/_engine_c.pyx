@@ -62,6 +62,8 @@ cdef object MALFORMED_REQUEST = Reason.MALFORMED_REQUEST
 cdef str ACAO = "access-control-allow-origin"
 cdef str ACAM = "access-control-allow-methods"
 cdef str ACAH = "access-control-allow-headers"
+cdef str ACAPN = "access-control-allow-private-network"
+cdef str FALSE = "false"
 cdef str OPTIONS = "OPTIONS"
 cdef bytes OPTIONS_B = b"OPTIONS"
 cdef str TRUE = "true"
@@ -194,8 +196,11 @@ cdef class Matcher:
         self.echo_as_sent = t.echo_as_sent
         self.allowed_headers_only = t.allowed_headers_only
         self.every_reason = t.every_reason
+        self.pna_answer = t.pna_answer
+        self.header_regex = t.header_regex
         self.always_allowed_methods = frozenset(t.always_allowed_methods)
         self.exact = frozenset(t.exact)
+        self.loose_origins = t.loose_origins
         self.any_port = frozenset(t.any_port)
         self.subdomains = frozenset(t.subdomains)
         self.sub_any_port = frozenset(t.sub_any_port)
@@ -376,6 +381,22 @@ cdef bint _origin_syntax_ok(str origin):
     return True
 
 
+cdef bint _loose_syntax_ok(str origin):
+    """A dialect's loose origin syntax: 1-1024 printable ASCII bytes, no
+    space or comma, and not ``*``."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(origin), i
+    cdef const unsigned char* data
+    if n == 0 or n > MAX_ORIGIN_LENGTH or not PyUnicode_IS_ASCII(origin):
+        return False
+    data = PyUnicode_1BYTE_DATA(origin)
+    if n == 1 and data[0] == 0x2a:
+        return False  # "*"
+    for i in range(n):
+        if not (0x21 <= data[i] <= 0x7e) or data[i] == 0x2c:
+            return False
+    return True
+
+
 cdef bint _is_token(str value):
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value), i
     cdef const unsigned char* data
@@ -412,6 +433,8 @@ cdef bint _port_ok(str port, str scheme):
 cdef bint _origin_allowed(Matcher m, str origin) except -1:
     if m.every_origin or PySet_Contains(m.exact, origin) == 1:
         return True
+    if m.loose_origins and not _origin_syntax_ok(origin):
+        return False  # patterns, regexes and predicates see serialized origins only
     if m.has_patterns and _pattern_allowed(m, origin):
         return True
     if m.dynamic is not None:
@@ -489,9 +512,11 @@ cdef bint _method_allowed(Matcher m, str method) except -1:
 cdef bint _header_allowed(Matcher m, str name) except -1:
     if PySet_Contains(m.headers, name) == 1:
         return True
-    return (m.headers_any and name != AUTHORIZATION
-            and name not in FORBIDDEN_HEADERS
-            and not name.startswith(FORBIDDEN_PREFIXES))
+    if name in FORBIDDEN_HEADERS or name.startswith(FORBIDDEN_PREFIXES):
+        return False
+    if m.headers_any and name != AUTHORIZATION:
+        return True
+    return m.header_regex is not None and m.header_regex(name) is not None
 
 
 cdef str _lower_slice(const unsigned char* data, Py_ssize_t start, Py_ssize_t end):
@@ -595,17 +620,19 @@ cdef bint options_method(object method) except -1:
 
 cdef Decision check(Matcher m, object method, object origin, object request_method,
                     object request_headers, object request_private_network):
-    cdef bint preflight
+    cdef bint preflight, cached_ok
     cdef str text
     if origin is None:
         return m.not_cors  # no Origin: not a CORS request
     # A preflight is OPTIONS + Origin + Access-Control-Request-Method
     # [https://fetch.spec.whatwg.org/#cors-preflight-request].
     preflight = request_method is not None and options_method(method)
+    # Whether a cached actual-request decision answers this request.
+    cached_ok = not preflight and not m.any_origin and not (
+        m.pna_answer and request_private_network is not None)
     if type(origin) is str:
         text = <str>origin
-    elif type(origin) is bytes and not preflight and not m.any_origin \
-            and PyBytes_GET_SIZE(origin) <= MAX_ORIGIN_LENGTH:
+    elif type(origin) is bytes and cached_ok and PyBytes_GET_SIZE(origin) <= MAX_ORIGIN_LENGTH:
         # ASGI hands over bytes: an allowed exact origin is cached under its
         # bytes too, so a repeat needs no decoding.
         cached = m.actual_cache.get(origin)
@@ -620,18 +647,31 @@ cdef Decision check(Matcher m, object method, object origin, object request_meth
         if value is None:
             return m.pf_malformed if preflight else m.malformed_actual
         text = <str>value
-    if not preflight and not m.any_origin:
+    if cached_ok:
         # An origin seen before. Entries are canonical origins, so a hit has
         # already passed the syntax check.
         cached = m.actual_cache.get(text)
         if cached is not None:
             return <Decision>cached
-    if not _origin_syntax_ok(text):  # "The Origin header"
+    if not _origin_syntax_ok(text) and not (m.loose_origins and _loose_syntax_ok(text)):
+        # "The Origin header": not a serialized origin (nor, under a dialect
+        # with loose origin syntax, a printable value)
         return m.pf_malformed if preflight else m.malformed_actual
     if preflight:
         return _preflight(m, text, request_method, request_headers,
                           request_private_network)
+    if m.pna_answer and request_private_network is not None:
+        return _with_private_network(m, _actual(m, text), request_private_network)
     return _actual(m, text)
+
+
+cdef Decision _with_private_network(Matcher m, Decision decision, object asked):
+    """An allowed actual request that asked for private network access,
+    under a dialect that answers it on every request."""
+    if not decision.allowed or _text(asked) != TRUE:
+        return decision
+    return _decision(True, False, ALLOWED, None, decision.headers + (
+        (ACAPN, TRUE if m.private_network else FALSE),))
 
 
 cdef Decision _actual(Matcher m, str origin):
@@ -705,7 +745,10 @@ cdef Decision _preflight(Matcher m, str origin, object request_method,
 
     pna = _text(request_private_network) == TRUE
     if pna and not m.private_network:
-        return m.pf_pna
+        if not m.pna_answer:
+            return m.pf_pna
+        extra += ((ACAPN, FALSE),)  # a dialect that answers instead of refusing
+        pna = False
 
     if m.echo_method:
         extra += ((ACAM, method),)
@@ -764,7 +807,8 @@ cdef tuple _all_reasons(Matcher m, str origin, object request_method,
         if parsed is MALFORMED_REQUEST or parsed is HEADERS_NOT_ALLOWED:
             if parsed not in failed:
                 failed.append(parsed)
-    if _text(request_private_network) == TRUE and not m.private_network:
+    if _text(request_private_network) == TRUE and not m.private_network \
+            and not m.pna_answer:
         failed.append(PRIVATE_NETWORK_NOT_ALLOWED)
     return tuple(failed)
 
