@@ -38,7 +38,7 @@ from ._router import Router
 __all__ = ["FILE_KEYS", "policy_from_file", "policy_from_mapping", "load_mapping"]
 
 # Policy arguments a file may set. allow_origin_predicate is a callable and
-# has no place in a file.
+# a dialect belongs to a drop-in: neither has a place in a file.
 FILE_KEYS = (
     "allow_origins",
     "allow_origin_regex",
@@ -49,6 +49,7 @@ FILE_KEYS = (
     "max_age",
     "allow_private_network",
     "preflight_status",
+    "allow_header_regex",
 )
 ROUTES_KEY = "routes"
 

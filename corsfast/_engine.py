@@ -8,14 +8,11 @@ holds the middleware's per-request pieces built on it.
 
 import os
 import sys
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 NO_EXTENSIONS = (os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0")
                  or sys.implementation.name != "cpython")
 
-engine: ModuleType
-adapters: ModuleType
 if TYPE_CHECKING or NO_EXTENSIONS:
     from . import _adapters_py as adapters, _engine_py as engine
 else:

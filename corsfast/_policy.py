@@ -36,6 +36,7 @@ from ._rules import (
 from ._tables import Tables, compile_tables
 
 if TYPE_CHECKING:
+    from ._engine_py import Decision
     from ._router import Router
 
 __all__ = ["ConfigError", "Policy"]
@@ -431,7 +432,7 @@ class Policy:
         request_method: Any = None,
         request_headers: Any = None,
         request_private_network: Any = None,
-    ) -> Any:
+    ) -> Decision:
         """Same as ``check_request(self, ...)``."""
         return _engine.check_request(
             self, method, origin, request_method, request_headers,

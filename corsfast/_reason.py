@@ -36,6 +36,7 @@ _EXPLANATIONS = {
     "(Access-Control-Request-Headers) that allow_headers does not list",
     Reason.PRIVATE_NETWORK_NOT_ALLOWED: "the preflight asks for private "
     "network access, and allow_private_network is off",
-    Reason.MALFORMED_REQUEST: "a CORS request header is malformed (bad "
-    "bytes, not a token, empty, or longer than the bounds allow)",
+    Reason.MALFORMED_REQUEST: "a CORS request header is malformed: an Origin "
+    "that is not a serialized origin, or a method or header list that is "
+    "not made of tokens, is empty, or is longer than the bounds allow",
 }

@@ -322,17 +322,25 @@ def _hints(policy: Policy, decision: Any, request: dict[str, Any]) -> list[str]:
         hints.append("set allow_private_network = true, if public pages must "
                      "reach this server on a private network")
     elif reason is Reason.MALFORMED_REQUEST:
-        hints.append(_malformed_hint(request))
+        hints.extend(_malformed_hints(policy, request))
     return hints
 
 
-def _malformed_hint(request: dict[str, Any]) -> str:
+def _malformed_hints(policy: Policy, request: dict[str, Any]) -> list[str]:
     origin = request["origin"]
-    if origin is not None and (
-            not origin or len(origin) > 1024
-            or any(not "!" <= ch <= "~" or ch == "," for ch in origin)):
-        return ("the Origin is empty, too long, or holds a space, comma or a "
-                "character outside printable ASCII")
+    if origin is not None and check_request(
+            policy, "GET", origin).reason is Reason.MALFORMED_REQUEST:
+        hints = ["the Origin is not a serialized origin: browsers send "
+                 "scheme://host[:port] in lowercase, with no path, or null"]
+        try:
+            parse_origin_entry(origin)
+        except EntryError as exc:
+            hints.append(f"browsers never send an origin in this form: {exc}")
+        return hints
+    return [_header_hint(request)]
+
+
+def _header_hint(request: dict[str, Any]) -> str:
     rm = request["request_method"]
     if rm is not None and (not rm or any(ch in " \t,()" for ch in rm)):
         return "Access-Control-Request-Method must be one method token"

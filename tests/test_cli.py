@@ -54,7 +54,7 @@ def test_refused_origin_exits_1_with_hints() -> None:
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0] == "refused: GET request from https://app.example.com/"
-    assert lines[1].startswith("reason: origin_not_allowed: ")
+    assert lines[1].startswith("reason: malformed_request: ")
     assert ("hint: browsers never send an origin in this form: drop the "
             "trailing slash: write 'https://app.example.com'") in lines
     assert lines[-2:] == ["response headers:", "  vary: origin"]

@@ -43,11 +43,9 @@ def test_mapping_builds_a_policy_with_every_file_key() -> None:
 def test_file_keys_are_policy_arguments() -> None:
     import inspect
 
-    # Every public argument but the callable; private ones (a drop-in's
-    # header spelling) have no place in a file.
-    params = {name for name in inspect.signature(Policy).parameters
-              if not name.startswith("_")}
-    assert set(FILE_KEYS) == params - {"allow_origin_predicate"}
+    # Every argument but the callable and a drop-in's dialect.
+    params = set(inspect.signature(Policy).parameters)
+    assert set(FILE_KEYS) == params - {"allow_origin_predicate", "dialect"}
 
 
 @pytest.mark.parametrize("wrong, right", [

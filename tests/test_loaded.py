@@ -14,18 +14,23 @@ NO_EXTENSIONS = os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0")
 
 
 def test_live_engine_matches_the_environment() -> None:
+    from corsfast import Policy
+
     if NO_EXTENSIONS:
         assert corsfast.ENGINE == "python"
         assert corsfast.check_request.__module__ == "corsfast._engine_py"
-        assert [m.ENGINE_NAME for m in _engine.LOADED] == ["python"]
+        assert _engine.adapters.__name__ == "corsfast._adapters_py"
+        assert type(Policy()._matcher).__module__ == "corsfast._engine_py"
     else:
         assert corsfast.ENGINE == "cython", "the compiled engine did not load"
-        from corsfast import _engine_c
+        from corsfast import _adapters_c, _engine_c
 
         assert corsfast.check_request is _engine_c.check_request
         assert corsfast.Decision is _engine_c.Decision
-        assert _engine_c.__file__.endswith((".so", ".pyd"))
-        assert [m.ENGINE_NAME for m in _engine.LOADED] == ["cython", "python"]
+        assert _engine.adapters is _adapters_c
+        for module in (_engine_c, _adapters_c):
+            assert module.__file__.endswith((".so", ".pyd"))
+        assert type(Policy()._matcher) is _engine_c.Matcher
 
 
 def test_environment_switch_selects_the_twin() -> None:

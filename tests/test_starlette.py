@@ -382,11 +382,13 @@ def test_drop_in_is_detected_as_asgi3() -> None:
     assert config.interface == "asgi3"
 
 
-def test_drop_in_refusal_without_the_scope_names_the_first_check() -> None:
-    # preflight_response is still a hook of its own: without the request it
-    # knows the engine's first refusal only.
+def test_drop_in_refusal_names_every_failed_check_from_the_decision() -> None:
+    # The engine lists every failed check (the STARLETTE dialect asks it
+    # to); preflight_response only turns them into Starlette's words.
     mw = DropIn(bare_asgi, allow_origins=[APP])
     decision = mw.policy.check("OPTIONS", EVIL, "POST", "x-nope")
+    assert mw.preflight_response(decision)[2] == b"Disallowed CORS origin, method, headers"
+    decision = mw.policy.check("OPTIONS", EVIL, "GET")
     assert mw.preflight_response(decision)[2] == b"Disallowed CORS origin"
     allowed = mw.policy.check("OPTIONS", APP, "GET")
     assert mw.preflight_response(allowed)[:1] == (200,)

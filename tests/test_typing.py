@@ -87,15 +87,17 @@ def test_user_code_runs() -> None:
     module.main()
 
 
-def test_compiled_stub_names_match_the_twin() -> None:
-    """_engine_c.pyi declares the twin's public names (and the benchmark
-    floor), and the compiled module, when built, has them all."""
+@pytest.mark.parametrize("compiled,twin", [("_engine_c", "_engine_py"),
+                                           ("_adapters_c", "_adapters_py")])
+def test_compiled_stub_names_match_the_twin(compiled: str, twin: str) -> None:
+    """Each compiled module's .pyi declares its twin's public names, and
+    the compiled module, when built, has them all."""
     import ast
+    import importlib
 
     import corsfast
-    from corsfast import _engine_py
 
-    stub = Path(corsfast.__file__).with_name("_engine_c.pyi")
+    stub = Path(corsfast.__file__).with_name(f"{compiled}.pyi")
     assert stub.is_file(), f"{stub} is missing from the package"
     tree = ast.parse(stub.read_text(encoding="utf-8"))
     declared: set[str] = set()
@@ -104,34 +106,35 @@ def test_compiled_stub_names_match_the_twin() -> None:
             declared.add(node.name)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             declared.add(node.target.id)
-    assert set(_engine_py.__all__) <= declared
-    assert "_noop_check" in declared
-
+    twin_names = set(importlib.import_module(f"corsfast.{twin}").__all__)
+    assert twin_names == declared
     try:
-        from corsfast import _engine_c
+        module = importlib.import_module(f"corsfast.{compiled}")
     except ImportError:
         return  # a pure build: nothing compiled to compare with
-    assert set(_engine_py.__all__) <= set(dir(_engine_c))
-    assert callable(_engine_c._noop_check)
+    assert set(module.__all__) == twin_names
 
 
-def test_compiled_stub_matches_the_extension(tmp_path: Path) -> None:
-    """mypy's stubtest compares _engine_c.pyi with the compiled module: every
+@pytest.mark.parametrize("compiled", ["corsfast._engine_c", "corsfast._adapters_c"])
+def test_compiled_stub_matches_the_extension(tmp_path: Path, compiled: str) -> None:
+    """mypy's stubtest compares each .pyi with its compiled module: every
     name, signature and attribute must agree."""
     _require_mypy()
+    import importlib
+
     import corsfast
 
     try:
-        from corsfast import _engine_c  # noqa: F401
+        importlib.import_module(compiled)
     except ImportError:
-        pytest.skip("a pure build: there is no compiled engine to compare")
+        pytest.skip("a pure build: there is no compiled module to compare")
     # Let stubtest import the very corsfast this test imported.
     where = str(Path(corsfast.__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (where, env.get("PYTHONPATH")) if p)
     result = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "corsfast._engine_c",
+        [sys.executable, "-m", "mypy.stubtest", compiled,
          "--allowlist", str(STUBTEST_ALLOWLIST)],
         cwd=tmp_path,
         env=env,
