@@ -1,0 +1,354 @@
+"""The middleware's per-request pieces, compiled and twin, fed the same odd
+inputs (docs/spec.md "Adapters").
+
+corsfast._adapters_c and corsfast._adapters_py must give the same answer
+for anything a server or an application can hand them, and never crash
+the process: header names as bytearray, bytes subclasses, str or other
+objects; str subclasses and enums; bytes methods; held and reused message
+dicts; one-shot generators; lists that change while they are read;
+repeated and oversized headers. Each input is built twice, once per side,
+so a one-shot or self-changing input reaches both in the same state.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from corsfast import Policy
+from corsfast._dialect import Dialect
+
+from conftest import ADAPTERS
+
+COMPILED = ADAPTERS.get("cython")
+TWIN = ADAPTERS["python"]
+if COMPILED is None:
+    pytest.skip("no compiled adapters in this installation", allow_module_level=True)
+
+APP = "https://app.example.com"
+POLICIES = [
+    Policy(allow_origins=[APP, "https://*.example.org"], allow_methods=["PUT"],
+           allow_headers=["x-token"], expose_headers=["x-total"], allow_credentials=True),
+    Policy(allow_origins="*", allow_headers="*", allow_private_network=True),
+    Policy(allow_origins=[APP], dialect=Dialect("pna", private_network_answer=True,
+                                                loose_origin_syntax=True)),
+]
+
+
+class Kind(str, enum.Enum):
+    """An ASGI message type given as an enum, as some frameworks do."""
+
+    START = "http.response.start"
+    BODY = "http.response.body"
+
+
+class Method(str, enum.Enum):
+    OPTIONS = "OPTIONS"
+    GET = "GET"
+
+
+class Name(bytes):
+    """A bytes subclass whose own methods must never decide anything."""
+
+    def lower(self) -> bytes:  # type: ignore[override]
+        return b"overridden"
+
+    def __eq__(self, other: object) -> bool:
+        return bytes(self) == other
+
+    __hash__ = bytes.__hash__
+
+
+class Text(str):
+    def lower(self) -> str:
+        return "overridden"
+
+
+# -- building the same input twice -------------------------------------------------
+
+NAMES = [b"origin", b"Origin", b"access-control-request-method",
+         b"access-control-request-headers", b"access-control-request-private-network",
+         b"vary", b"Vary", b"access-control-allow-origin", b"ACCESS-CONTROL-MAX-AGE",
+         b"content-type", b"x" * 6, b"x" * 38, b"", b"\xff" * 30]
+VALUES = [APP.encode(), b"https://a.example.org", b"PUT", b"put", b"x-token",
+          b"x-token, X-Other", b"true", b"", b"\r\n", b"accept-encoding", b"*",
+          b"x-a," * 1100, b"https://evil.example"]
+
+name_spec = st.tuples(st.sampled_from(["bytes", "bytearray", "subclass", "str", "text",
+                                       "int", "none"]),
+                      st.sampled_from(NAMES))
+value_spec = st.tuples(st.sampled_from(["bytes", "bytearray", "str", "int"]),
+                       st.sampled_from(VALUES))
+item_spec = st.tuples(st.sampled_from(["tuple", "list", "triple", "single", "scalar",
+                                       "shrinking"]), name_spec, value_spec)
+container_spec = st.tuples(st.sampled_from(["list", "tuple", "generator", "listsub"]),
+                           st.lists(item_spec, max_size=12))
+
+
+class ListSub(list):  # type: ignore[type-arg]
+    pass
+
+
+class Shrinking:
+    """A header pair that, when unpacked, takes the last item off the list
+    holding it: the list changes while it is read."""
+
+    def __init__(self, holder: list[Any], name: Any, value: Any) -> None:
+        self.holder, self.name, self.value = holder, name, value
+
+    def __iter__(self) -> Any:
+        if self.holder:
+            self.holder.pop()
+        return iter((self.name, self.value))
+
+    def __getitem__(self, index: int) -> Any:
+        self.holder.clear()
+        return (self.name, self.value)[index]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Shrinking) and (self.name, self.value) == (
+            other.name, other.value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _name(spec: tuple[str, bytes]) -> Any:
+    kind, raw = spec
+    return {"bytes": lambda: bytes(raw), "bytearray": lambda: bytearray(raw),
+            "subclass": lambda: Name(raw), "str": lambda: raw.decode("latin-1"),
+            "text": lambda: Text(raw.decode("latin-1")), "int": lambda: 7,
+            "none": lambda: None}[kind]()
+
+
+def _value(spec: tuple[str, bytes]) -> Any:
+    kind, raw = spec
+    return {"bytes": lambda: bytes(raw), "bytearray": lambda: bytearray(raw),
+            "str": lambda: raw.decode("latin-1"), "int": lambda: 3}[kind]()
+
+
+def build(spec: tuple[str, list[Any]]) -> Any:
+    kind, items = spec
+    holder: list[Any] = []
+    for shape, name_s, value_s in items:
+        name, value = _name(name_s), _value(value_s)
+        holder.append({"tuple": lambda: (name, value), "list": lambda: [name, value],
+                       "triple": lambda: (name, value, value), "single": lambda: (name,),
+                       "scalar": lambda: 5,
+                       "shrinking": lambda: Shrinking(holder, name, value)}[shape]())
+    if kind == "tuple":
+        return tuple(holder)
+    if kind == "generator":
+        return (item for item in holder)
+    if kind == "listsub":
+        return ListSub(holder)
+    return holder
+
+
+def norm(value: Any) -> Any:
+    """A value with each one-shot iterator replaced by a marker (two
+    generators never compare equal)."""
+    if isinstance(value, dict):
+        return {k: norm(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(norm(v) for v in value) if type(value) in (list, tuple) \
+            else (type(value).__name__, [norm(v) for v in value])
+    if hasattr(value, "__next__"):
+        return "<iterator>"
+    return value
+
+
+def outcome(call: Callable[[], Any]) -> Any:
+    """What a call gives, in a form both sides can be compared by: its
+    result, or the type of what it raised."""
+    try:
+        return ("ok", call())
+    except Exception as exc:  # compared, not hidden: both must raise alike
+        return ("raised", type(exc).__name__)
+
+
+def fields(decision: Any) -> tuple[Any, ...]:
+    return (decision.allowed, decision.preflight, decision.reason, decision.status,
+            decision.headers, decision.raw_headers, decision.reasons)
+
+
+def same_decision(spec: Any, make_scope: Callable[[Any], Any], policy: Policy) -> None:
+    got = [outcome(lambda m=m: fields(m.asgi_decide(policy, make_scope(build(spec)))))
+           for m in (COMPILED, TWIN)]
+    assert got[0] == got[1]
+
+
+# -- request side ---------------------------------------------------------------------
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(container_spec, st.sampled_from(["GET", "OPTIONS", b"OPTIONS", Method.OPTIONS,
+                                        "options", None]),
+       st.sampled_from(range(len(POLICIES))))
+def test_asgi_decide_agrees(spec: Any, method: Any, index: int) -> None:
+    same_decision(spec, lambda headers: {"type": "http", "method": method,
+                                         "headers": headers}, POLICIES[index])
+
+
+@settings(max_examples=400, deadline=None)
+@given(container_spec, st.booleans())
+def test_asgi_request_values_agree(spec: Any, options: bool) -> None:
+    got = [outcome(lambda m=m: m.asgi_request_values(build(spec), options))
+           for m in (COMPILED, TWIN)]
+    assert got[0] == got[1]
+
+
+environ_values = st.one_of(st.none(), st.sampled_from([APP, "https://evil.example", "PUT",
+                                                       "x-token", "true", "", "é", "OPTIONS",
+                                                       "options", "x" * 5000]),
+                           st.text(max_size=20))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["GET", "OPTIONS", "options", Method.OPTIONS, b"OPTIONS", None]),
+       environ_values, environ_values, environ_values, environ_values,
+       st.sampled_from(range(len(POLICIES))), st.booleans())
+def test_wsgi_decide_agrees(method: Any, origin: Any, acrm: Any, acrh: Any, acrpn: Any,
+                            index: int, plain_dict: bool) -> None:
+    environ: dict[str, Any] = {"REQUEST_METHOD": method}
+    for key, value in (("HTTP_ORIGIN", origin), ("HTTP_ACCESS_CONTROL_REQUEST_METHOD", acrm),
+                       ("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", acrh),
+                       ("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK", acrpn)):
+        if value is not None:
+            environ[key] = value
+    policy = POLICIES[index]
+
+    class Environ(dict):  # type: ignore[type-arg]
+        pass
+
+    got = [outcome(lambda m=m: fields(m.wsgi_decide(
+        policy, environ if plain_dict else Environ(environ)))) for m in (COMPILED, TWIN)]
+    assert got[0] == got[1]
+
+
+# -- response side --------------------------------------------------------------------
+
+OURS_RAW = ((b"access-control-allow-origin", APP.encode()), (b"vary", b"origin"))
+OURS_TEXT = (("access-control-allow-origin", APP), ("vary", "origin"))
+
+
+@settings(max_examples=600, deadline=None)
+@given(container_spec)
+def test_apply_agrees(spec: Any) -> None:
+    for name, ours in (("apply_raw", OURS_RAW), ("apply_text", OURS_TEXT)):
+        got = [outcome(lambda m=m: getattr(m, name)(build(spec), ours))
+               for m in (COMPILED, TWIN)]
+        assert got[0] == got[1], name
+
+
+@settings(max_examples=300, deadline=None)
+@given(container_spec, st.sampled_from(["http.response.start", Kind.START, Kind.BODY,
+                                        b"http.response.start", None, "http.response.body"]),
+       st.booleans())
+def test_send_hook_agrees_and_never_changes_the_message(spec: Any, kind: Any,
+                                                        reuse: bool) -> None:
+    results = []
+    for module in (COMPILED, TWIN):
+        sent: list[Any] = []
+        hook = module.SendHook(sent.append, OURS_RAW)
+        headers = build(spec)
+        message = {"type": kind, "status": 200, "headers": headers}
+        before = dict(message)
+        first = outcome(lambda: hook(message))
+        # The same dict again (an application reusing it): it passes on.
+        second = outcome(lambda: hook(message)) if reuse else None
+        assert message == before  # the application's dict is never changed
+        assert message["headers"] is headers
+        results.append(norm((first, second, hook.started, sent)))
+    assert results[0] == results[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(container_spec, st.booleans())
+def test_start_response_hook_agrees(spec: Any, with_exc_info: bool) -> None:
+    results = []
+    for module in (COMPILED, TWIN):
+        calls: list[Any] = []
+        hook = module.StartResponseHook(lambda *args: calls.append(args), OURS_TEXT)
+        args = ("200 OK", build(spec)) + ((None,) if with_exc_info else ())
+        results.append((outcome(lambda: hook(*args)), calls))
+    assert results[0] == results[1]
+
+
+# -- the cases that once crashed the process, or lost the headers -----------------------
+
+
+def _shrinking_request(module: Any) -> Any:
+    holder: list[Any] = []
+    holder.extend([(b"origin", APP.encode()), *[(b"x-filler", b"v")] * 50])
+    holder.insert(1, Shrinking(holder, b"x-a", b"v"))
+    # __getitem__ clears the list: a reader that indexed past a length it
+    # read once would touch freed items.
+    holder.insert(2, _Clearing(holder))
+    return module.asgi_decide(POLICIES[0], {"type": "http", "method": "GET",
+                                            "headers": holder})
+
+
+class _Clearing:
+    def __init__(self, holder: list[Any]) -> None:
+        self.holder = holder
+
+    def __getitem__(self, index: int) -> Any:
+        self.holder.clear()
+        return b"x"
+
+    def __iter__(self) -> Any:
+        self.holder.clear()
+        return iter((b"x", b"y"))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Clearing)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("module", [COMPILED, TWIN], ids=["cython", "python"])
+def test_a_request_header_list_cleared_while_read(module: Any) -> None:
+    d = _shrinking_request(module)
+    assert d.allowed and dict(d.headers)["access-control-allow-origin"] == APP
+
+
+@pytest.mark.parametrize("module", [COMPILED, TWIN], ids=["cython", "python"])
+def test_a_response_header_list_cleared_while_read(module: Any) -> None:
+    app_headers: list[Any] = [(b"content-type", b"text/plain")] * 20
+    app_headers.insert(3, _Clearing(app_headers))
+    app_headers.append((b"vary", b"accept"))
+    out = module.apply_raw(app_headers, OURS_RAW)
+    assert out[-2:] == list(OURS_RAW)
+    assert app_headers == []  # what the item did to its own list, nothing of ours
+    text_headers: list[Any] = [("Content-Type", "text/plain")] * 20
+    text_headers.insert(3, _Clearing(text_headers))
+    assert module.apply_text(text_headers, OURS_TEXT)[-2:] == list(OURS_TEXT)
+
+
+@pytest.mark.parametrize("module", [COMPILED, TWIN], ids=["cython", "python"])
+def test_an_enum_message_type_still_starts_the_response(module: Any) -> None:
+    sent: list[Any] = []
+    hook = module.SendHook(sent.append, OURS_RAW)
+    hook({"type": Kind.START, "status": 200, "headers": [(b"content-type", b"x")]})
+    assert hook.started
+    assert sent[0]["headers"] == [(b"content-type", b"x"), *OURS_RAW]
+    hook({"type": Kind.BODY, "body": b""})
+    assert len(sent) == 2 and "headers" not in sent[1]
+
+
+@pytest.mark.parametrize("module", [COMPILED, TWIN], ids=["cython", "python"])
+def test_odd_names_answer_as_their_bytes_do(module: Any) -> None:
+    for name in (bytearray(b"origin"), Name(b"origin")):
+        d = module.asgi_decide(POLICIES[0], {"method": "GET",
+                                             "headers": [(name, APP.encode())]})
+        assert d.allowed and d.reason.name == "ALLOWED", name
+    d = module.asgi_decide(POLICIES[0], {"method": b"OPTIONS", "headers": [
+        (b"origin", APP.encode()), (bytearray(b"access-control-request-method"), b"PUT")]})
+    assert d.preflight and d.allowed
+    # A subclass's own lower() never decides what is a CORS header.
+    out = module.apply_raw([(Name(b"Vary"), b"accept")], OURS_RAW)
+    assert out == [OURS_RAW[0], (b"vary", b"accept, origin")]
