@@ -1,4 +1,5 @@
-"""Coverage-guided fuzz target for the compiled engine (atheris + libFuzzer).
+"""Coverage-guided fuzz target for the compiled engine and adapter pieces
+(atheris + libFuzzer).
 
 Every input picks one of several policies and supplies all six arguments of
 ``check_request`` (method, Origin, Access-Control-Request-Method, -Headers,
@@ -20,6 +21,12 @@ knows. The compiled engine's decision must then
   right reason (MALFORMED_REQUEST or ORIGIN_NOT_ALLOWED);
 * list only tokens in access-control-allow-methods / -headers, each one
   either configured or asked for by the request.
+
+When the input's spare byte asks for it, the same arguments also go
+through the adapter pieces (fuzz/fuzz_adapters.py): the compiled ones must
+give what their twins give. Policies in a drop-in's dialect are checked
+against the twin and the response invariants only (the restatement of the
+rules below is corsfast's own).
 
 Run it with ``fuzz/run.sh SECONDS``, which builds an instrumented copy of
 the extension so libFuzzer sees the compiled engine's branches.
@@ -47,6 +54,10 @@ with atheris.instrument_imports(include=["corsfast"]):
     from corsfast import Policy, Reason
     from corsfast import _engine_py as py_engine
     from corsfast._rules import DEFAULT_PORTS, FORBIDDEN_METHODS, TCHARS
+    from corsfast.contrib.django import DJANGO
+    from corsfast.contrib.flask import FLASK
+    from corsfast.contrib.starlette import STARLETTE
+    from fuzz_adapters import c_adapters, check_adapters
 
 try:
     from corsfast import _engine_c as c_engine
@@ -94,6 +105,20 @@ POLICY_ARGS: list[dict[str, Any]] = [
     dict(),  # nothing allowed at all
 ]
 POLICIES = [Policy(**args) for args in POLICY_ARGS]
+# Drop-ins' dialects: checked against the twin and the invariants of every
+# response, not against the restatement of corsfast's own rules.
+DIALECT_POLICIES = [
+    Policy(allow_origins="*", allow_credentials=True, allow_methods=["PUT"],
+           allow_headers=["X-Token", "Content-Type"], dialect=STARLETTE),
+    Policy(allow_origins=["https://app.example.com", "https://*.example.com"],
+           allow_methods=["GET", "PUT"], allow_headers=["x-token"],
+           allow_header_regex=r"x-company-.*", expose_headers=["X-Total"],
+           allow_credentials=True, allow_private_network=False, dialect=FLASK),
+    Policy(allow_origins="*", dialect=FLASK),
+    Policy(allow_origins=["https://app.example.com", "file://"],
+           allow_origin_regex=r"https://[a-z]+\.example\.org", dialect=DJANGO),
+]
+ALL_POLICIES = POLICIES + DIALECT_POLICIES
 
 # Values the fuzzer can start from (kind 6): known origins, tokens, bounds.
 INTERESTING = [
@@ -112,10 +137,15 @@ INTERESTING = [
 # -- an independent restatement of SPEC 3 and 4.3 -------------------------------------
 
 
+_SERIALIZED = re.compile(
+    r"null|[a-z][a-z0-9+.\-]*://"
+    r"(?:\[[0-9a-f:.]+\]|[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*\.?)(?::[0-9]+)?")
+
+
 def well_formed(origin: str) -> bool:
-    """SPEC 4.3."""
-    return 0 < len(origin) <= 1024 and all(
-        0x21 <= ord(ch) <= 0x7E and ch != "," for ch in origin)
+    """docs/spec.md "The Origin header": a serialized origin of at most
+    1024 bytes."""
+    return len(origin) <= 1024 and _SERIALIZED.fullmatch(origin) is not None
 
 
 def _port_re() -> str:
@@ -243,12 +273,12 @@ def decode_value(kind: int, payload: bytes) -> Any:
 
 def decode(data: bytes) -> tuple[int, list[Any], int]:
     r = Reader(data)
-    index = r.byte() % len(POLICIES)
+    index = r.byte() % len(ALL_POLICIES)
     values = []
     for _ in range(5):
         kind = r.byte()
         values.append(decode_value(kind, r.chunk()))
-    spare = r.byte()
+    spare = r.byte() | (r.byte() << 8) | (r.byte() << 16)
     return index, values, spare
 
 
@@ -259,7 +289,7 @@ def encode(index: int, fields: list[tuple[int, bytes]], spare: int = 0) -> bytes
         out.append(kind)
         out += len(payload).to_bytes(2, "little")
         out += payload
-    out.append(spare)
+    out += (spare & 0xFFFFFF).to_bytes(3, "little")
     return bytes(out)
 
 
@@ -376,22 +406,39 @@ def check_invariants(index: int, args: list[Any], d: Any) -> None:
 
 
 def _signature(d: Any) -> tuple[Any, ...]:
-    return (d.allowed, d.preflight, d.reason, d.status, tuple(d.headers))
+    return (d.allowed, d.preflight, d.reason, d.status, tuple(d.headers),
+            d.raw_headers, d.reasons)
+
+
+def check_response(args: list[Any], d: Any) -> None:
+    """What every answer keeps, whatever the dialect (docs/spec.md
+    "Response invariants")."""
+    values = dict(d.headers)
+    names = [name for name, _ in d.headers]
+    for name, value in d.headers:
+        if not all(0x20 <= ord(ch) <= 0x7E for ch in name + value):
+            _fail("a header outside printable ASCII", d, args)
+    if names.count(ACAO) > 1 or (values.get(ACAO) == "*" and ACAC in values):
+        _fail("two origins, or '*' with credentials", d, args)
+    if ACAO in values and values[ACAO] not in ("*", _text(args[1])):
+        _fail("access-control-allow-origin is not the request's origin", d, args)
 
 
 def test_one_input(data: bytes) -> None:
     index, args, spare = decode(data)
-    policy = POLICIES[index]
+    policy = ALL_POLICIES[index]
     dc = c_engine.check_request(policy, *args)
     dp = py_engine.check_request(policy, *args)
     if _signature(dc) != _signature(dp):
         _fail("the engines disagree", args, dc, dp)
-    check_invariants(index, args, dc)
+    check_response(args, dc)
+    if index < len(POLICIES):
+        check_invariants(index, args, dc)
     if spare & 1:
-        # The public entry points give the same answer, and the ASGI form
-        # of the headers encodes cleanly.
+        # The public entry point gives the same answer.
         assert _signature(policy.check(*args)) == _signature(dc)
-        assert dc.raw_headers == dp.raw_headers
+    if spare & 2:
+        check_adapters(policy, args, spare >> 2)
 
 
 # -- seeds ------------------------------------------------------------------------------
@@ -408,6 +455,9 @@ def seeds() -> dict[str, bytes]:
         for value in (method, origin, acrm, acrh, acrpn):
             fields.append(value if isinstance(value, tuple) else (1, L(value)))
         out[name] = encode(index, fields, spare)
+        # the same request through the adapter pieces, in a few shapes
+        for shape in (0, 0x155, 0x3300, 0x17000, 0x2f0f0):
+            out[f"{name}-adapters-{shape:x}"] = encode(index, fields, 3 | (shape << 2))
 
     origins = {
         0: ["https://app.example.com", "http://localhost:8080", "null",
@@ -419,6 +469,10 @@ def seeds() -> dict[str, bytes]:
         4: ["https://x.pred.example", "https://boom.pred.example", "https://app.example.com"],
         5: ["https://a.example.com:1", "http://abc.test", "ws://a.chat.example"],
         6: ["https://app.example.com"],
+        7: ["https://evil.example", "null"],
+        8: ["https://a.example.com", "https://app.example.com"],
+        9: ["www.example.com", "https://anyone.example"],
+        10: ["file://", "https://abc.example.org"],
     }
     hostile = ["https://evil.com", "https://app.example.com.evil.com",
                "https://app.example.com\r\nx: y", "https://app.example.com\x00",
@@ -455,7 +509,7 @@ def main() -> None:
             test_one_input(data)  # every seed passes on its own
         print(f"wrote {len(seeds())} seeds to {sys.argv[2]}")
         return
-    if c_engine is None or corsfast.ENGINE != "cython":
+    if c_engine is None or c_adapters is None or corsfast.ENGINE != "cython":
         sys.exit("fuzz_engine: the compiled engine did not load; build it first "
                  "(fuzz/run.sh does)")
     atheris.Setup(sys.argv, test_one_input)

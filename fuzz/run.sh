@@ -34,7 +34,7 @@ ATHERIS_DIR="$("$PYTHON" -c 'import atheris; print(atheris.path())')"
 # A copy of the checkout, without VCS data, build output or built modules.
 mkdir -p "$WORK/repo" "$WORK/corpus"
 bash "$ROOT/scripts/copy_checkout.sh" "$ROOT" "$WORK/repo"
-rm -f "$WORK"/repo/src/*.c   # always regenerate C from the .pyx
+rm -f "$WORK"/repo/src/corsfast/*.c   # always regenerate C from the .pyx
 
 CLANG="${CLANG:-}"
 if [ "$CLANG" = none ]; then
@@ -62,6 +62,12 @@ else
     "$PYTHON" setup.py -q build_ext --inplace >"$WORK/build.log" 2>&1 \
         || { cat "$WORK/build.log"; exit 1; }
 fi
+
+# The generated seeds reach every policy, request path and adapter shape.
+env ${PRELOAD:+LD_PRELOAD="$PRELOAD"} ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1" \
+    PYTHONPATH="$WORK/repo" PYTHONDONTWRITEBYTECODE=1 \
+    "$PYTHON" fuzz/fuzz_engine.py --make-seeds "$WORK/corpus" >"$WORK/seeds.log" 2>&1 \
+    || { cat "$WORK/seeds.log"; exit 1; }
 
 mkdir -p "$ARTIFACTS"
 status=0

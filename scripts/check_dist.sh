@@ -43,7 +43,7 @@ mkdir -p "$PROJECT"
 tar -C "$ROOT" \
     --exclude=.git --exclude=build --exclude=dist --exclude=wheelhouse \
     --exclude='*.egg-info' --exclude='*.so' --exclude='*.pyd' \
-    --exclude='src/*.c' --exclude='src/*.html' --exclude=__pycache__ \
+    --exclude='src/corsfast/*.c' --exclude='src/corsfast/*.html' --exclude=__pycache__ \
     --exclude=.mypy_cache --exclude=.pytest_cache --exclude=.ruff_cache \
     --exclude=.hypothesis --exclude=.benchmarks --exclude='.venv*' \
     -cf - . | tar -C "$PROJECT" -xf -
@@ -75,8 +75,10 @@ step "2. sdist contents"
 tar -tzf "$SDIST" | sed 's|^[^/]*/||' | grep -v '/$' | sort > "$WORK/sdist.txt"
 echo "$(wc -l < "$WORK/sdist.txt") files; top level:"
 cut -d/ -f1 "$WORK/sdist.txt" | sort -u | tr '\n' ' '; echo
-for needed in pyproject.toml setup.py LICENSE src/_engine_c.pyx \
-        corsfast/_engine_c.pyi corsfast/py.typed corsfast/_engine_py.py; do
+for needed in pyproject.toml setup.py LICENSE src/corsfast/_engine_c.pyx \
+        src/corsfast/_engine_c.pxd src/corsfast/_adapters_c.pyx \
+        corsfast/_engine_c.pyi corsfast/_adapters_c.pyi corsfast/py.typed \
+        corsfast/_engine_py.py corsfast/_adapters_py.py; do
     if grep -qx "$needed" "$WORK/sdist.txt"; then ok "sdist has $needed"
     else bad "sdist lacks $needed"; fi
 done
@@ -88,11 +90,13 @@ else bad "generated files in the sdist: $generated"; fi
 step "3. compiled wheel contents and engine"
 "$PYTHON" -m zipfile -l "$WHEEL" > "$WORK/wheel.txt"
 awk 'NR > 1 {printf "  %-60s %10s bytes\n", $1, $4}' "$WORK/wheel.txt"
-if grep -qE '^corsfast/_engine_c\.[^ ]*\.(so|pyd) ' "$WORK/wheel.txt"; then
-    ok "the wheel holds the compiled engine"
-else
-    bad "no corsfast/_engine_c extension in the wheel"
-fi
+for module in _engine_c _adapters_c; do
+    if grep -qE "^corsfast/$module\.[^ ]*\.(so|pyd) " "$WORK/wheel.txt"; then
+        ok "the wheel holds corsfast.$module"
+    else
+        bad "no corsfast/$module extension in the wheel"
+    fi
+done
 engine="$(engine_of "$WHEEL")"
 if [[ "$engine" == cython ]]; then ok "installed compiled wheel: corsfast.ENGINE = $engine"
 else bad "installed compiled wheel: corsfast.ENGINE = $engine (want cython)"; fi

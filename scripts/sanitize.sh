@@ -28,7 +28,7 @@ trap cleanup EXIT
 
 mkdir -p "$WORK/repo"
 bash "$ROOT/scripts/copy_checkout.sh" "$ROOT" "$WORK/repo"
-rm -f "$WORK"/repo/src/*.c   # always regenerate C from the .pyx
+rm -f "$WORK"/repo/src/corsfast/*.c   # always regenerate C from the .pyx
 
 LIBASAN="$("$CC" -print-file-name=libasan.so)"
 if [ ! -e "$LIBASAN" ]; then
