@@ -1,4 +1,5 @@
-"""Parse and canonicalize the origin entries of a policy (SPEC 3.1-3.4).
+"""Parse and canonicalize the origin entries of a policy (docs/spec.md
+"Origin entries").
 
 Runs once, at construction. Each entry becomes one of:
 
@@ -112,7 +113,7 @@ def parse_origin_entry(entry: object) -> OriginEntry:
     suffix = "" if port is None else f":{port}"
     written = prefix + ("*." if pattern else "") + canonical_host + suffix
     if host != canonical_host and written != entry:
-        # Unicode hosts are stored as punycode silently (SPEC 3.1); any
+        # Unicode hosts are stored as punycode silently (docs/spec.md "Exact origins"); any
         # other difference means the entry was not in canonical form.
         if host.isascii():
             _fail(entry, "write the host in canonical (lowercase) form",

@@ -29,18 +29,18 @@ TCHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
 
-# [2.2.1] CORS-safelisted methods: a browser never preflights for these.
+# [https://fetch.spec.whatwg.org/#cors-safelisted-method] CORS-safelisted methods: a browser never preflights for these.
 SIMPLE_METHODS = frozenset({"GET", "HEAD", "POST"})
 
-# [2.2.1] "normalize a method": these are stored uppercase whatever the case.
+# [https://fetch.spec.whatwg.org/#concept-method-normalize] "normalize a method": these are stored uppercase whatever the case.
 NORMALIZED_METHODS = frozenset(
     {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"}
 )
 
-# [2.2.1] forbidden methods (byte-case-insensitive).
+# [https://fetch.spec.whatwg.org/#forbidden-method] forbidden methods (byte-case-insensitive).
 FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
 
-# [2.2.2] forbidden request-header names.
+# [https://fetch.spec.whatwg.org/#forbidden-request-header] forbidden request-header names.
 FORBIDDEN_REQUEST_HEADERS = frozenset(
     {
         "accept-charset",
@@ -68,13 +68,14 @@ FORBIDDEN_REQUEST_HEADERS = frozenset(
 )
 FORBIDDEN_REQUEST_HEADER_PREFIXES = ("proxy-", "sec-")
 
-# [2.2.2] forbidden response-header names: never exposed to scripts.
+# [https://fetch.spec.whatwg.org/#forbidden-response-header-name] forbidden response-header names: never exposed to scripts.
 FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
 
 # Origins are serialized without their scheme's default port [RFC 6454 6.1].
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 
-# Request-side bounds (SPEC 4.3, 4.5).
+# Request-side bounds (docs/spec.md "The Origin header",
+# "Access-Control-Request-Headers").
 MAX_ORIGIN_LENGTH = 1024
 MAX_ACRH_LENGTH = 4096
 MAX_ACRH_ELEMENTS = 64
@@ -93,7 +94,7 @@ def is_token(value: str) -> bool:
 
 
 def is_forbidden_request_header(name: str) -> bool:
-    """[2.2.2] ``name`` must already be lowercase."""
+    """[https://fetch.spec.whatwg.org/#forbidden-request-header] ``name`` must already be lowercase."""
     return name in FORBIDDEN_REQUEST_HEADERS or name.startswith(
         FORBIDDEN_REQUEST_HEADER_PREFIXES
     )

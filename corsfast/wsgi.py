@@ -1,5 +1,5 @@
 """WSGI middleware: read the CORS request headers, ask the engine, write
-the answer (SPEC 5).
+the answer (docs/spec.md "Middleware").
 
 >>> from corsfast.wsgi import CORSMiddleware
 >>> app = CORSMiddleware(app, allow_origins=["https://app.example.com"])

@@ -9,12 +9,12 @@ knows. The compiled engine's decision must then
 
 * equal the pure-Python twin's (``corsfast._engine_py.check_request`` on
   the same Policy object): the twin is the reference;
-* keep SPEC 4.10's promises: never ``*`` with credentials, at most one
+* keep docs/spec.md "Response invariants": never ``*`` with credentials, at most one
   access-control-allow-origin, ``credentials`` only ever ``true``;
 * carry no CR, LF or NUL in any header (in fact only printable ASCII);
 * echo nothing that was not matched: access-control-allow-origin is ``*``
   (static ``*`` policy only) or the request's own origin, and that origin
-  is allowed by an independent restatement of SPEC 3 (exact entries,
+  is allowed by an independent restatement of docs/spec.md "Origin entries" (exact entries,
   subdomain patterns, any-port entries, full-match regex, predicate);
 * be complete, too: a well-formed origin that the restatement allows is
   allowed on an actual request, and anything else is refused for the
@@ -134,7 +134,7 @@ INTERESTING = [
 ]
 
 
-# -- an independent restatement of SPEC 3 and 4.3 -------------------------------------
+# -- an independent restatement of "Origin entries" and "The Origin header" --------
 
 
 _SERIALIZED = re.compile(
@@ -157,7 +157,7 @@ def _port_fine(scheme: str, port: str) -> bool:
 
 
 def build_oracle(policy: Policy) -> Callable[[str], bool]:
-    """Whether SPEC 3 allows ``origin`` (already well-formed) under ``policy``."""
+    """Whether "Origin entries" allow ``origin`` (already well-formed) under ``policy``."""
     exact: set[str] = set()
     patterns: list[tuple[re.Pattern[str], str]] = []
     any_origin = False
@@ -334,7 +334,7 @@ def check_invariants(index: int, args: list[Any], d: Any) -> None:
             _fail("CR, LF or NUL in a header", d, args)
         if not all(0x20 <= ord(ch) <= 0x7E for ch in name + value):
             _fail("a header value outside printable ASCII", d, args)
-    # SPEC 4.10
+    # "Response invariants"
     if names.count(ACAO) > 1:
         _fail("two access-control-allow-origin headers", d, args)
     if values.get(ACAO) == "*" and ACAC in values:

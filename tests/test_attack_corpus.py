@@ -196,7 +196,7 @@ def assert_refused_actual(engine: ModuleType, policy: Policy, origin: Any,
     assert d.preflight is False
     assert d.reason is reason, (origin, d.reason)
     assert d.status is None
-    # SPEC 4.9: a refused origin gets only "vary: origin", nothing echoed.
+    # "Actual requests": a refused origin gets only "vary: origin", nothing echoed.
     assert tuple(d.headers) == (("vary", "origin"),), (origin, d.headers)
 
 
@@ -210,7 +210,7 @@ def assert_refused_preflight(engine: ModuleType, policy: Policy, origin: Any,
     assert d.preflight is True
     assert d.reason is reason, (origin, d.reason)
     assert d.status == 403
-    # SPEC 4.8: no access-control-* header at all, only vary.
+    # "Preflight": no access-control-* header at all, only vary.
     assert [name for name, _ in d.headers] == ["vary"], (origin, d.headers)
     assert d.headers[0][1].startswith("origin, access-control-request-method")
 
@@ -274,7 +274,7 @@ def test_scanner_origin_is_refused(engine: ModuleType, exact_policy: Policy,
 ], ids=_ident)
 def test_malformed_origins_are_malformed_even_for_star(engine: ModuleType,
                                                       origin: str) -> None:
-    # SPEC 4.3 runs before any matching: '*' does not make a broken Origin fine.
+    # "The Origin header" runs before any matching: '*' does not make a broken Origin fine.
     policy = Policy(allow_origins="*", allow_methods="*", allow_headers="*")
     assert_refused_actual(engine, policy, origin, MALFORMED)
     assert_refused_preflight(engine, policy, origin, MALFORMED,
@@ -376,7 +376,7 @@ def test_unicode_entry_matches_only_its_punycode(engine: ModuleType) -> None:
         assert_refused_preflight(engine, policy, origin, NOT_ALLOWED)
 
 
-# -- subdomain patterns (SPEC 3.4) ----------------------------------------------
+# -- subdomain patterns ("Subdomain patterns") -----------------------------------
 
 PATTERN = "https://*.example.com"
 PATTERN_ALLOWED = [
@@ -495,7 +495,7 @@ def test_any_port_refuses(engine: ModuleType, origin: str) -> None:
     assert_refused_preflight(engine, policy, origin, _expected(origin))
 
 
-# -- regex and predicate policies (SPEC 3.5) -------------------------------------
+# -- regex and predicate policies ("Regex and predicate") --------------------------
 
 REGEXES = {
     "class": r"https://[a-z0-9-]+\.example\.com",
@@ -592,7 +592,7 @@ def test_predicate_is_refused_for_corpus_it_rejects(engine: ModuleType) -> None:
     assert engine.check_request(policy, "GET", SITE).allowed
 
 
-# -- hostile Access-Control-Request-* on a trusted origin (SPEC 4.4-4.6) ---------
+# -- hostile Access-Control-Request-* on a trusted origin ("Preflight") -----------
 
 
 @pytest.fixture(params=["listed", "star", "star-credentials"])

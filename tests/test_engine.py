@@ -1,4 +1,5 @@
-"""SPEC sections 2 and 4: request rules, on both engines (ids cython/python)."""
+"""docs/spec.md "Public API" and "Request rules", on both engines (ids
+cython/python)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Bounded memory: attacker-chosen origins cannot grow the process (SPEC 3.5).
+"""Bounded memory: attacker-chosen origins cannot grow the process (docs/spec.md
+"Regex and predicate").
 
 A regex or predicate policy caches its verdicts; the cache is bounded, so a
 stream of distinct origins (each one a new cache key) must leave resident

@@ -1,4 +1,5 @@
-"""SPEC section 3: policy rules, checked at construction."""
+"""docs/spec.md "Origin entries" and "Methods and headers in a policy":
+policy rules, checked at construction."""
 
 from __future__ import annotations
 

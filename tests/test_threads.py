@@ -139,7 +139,7 @@ def test_eight_threads_agree_with_one(engine: ModuleType,
 @pytest.mark.parametrize("kind", ["regex", "predicate"])
 def test_shared_caches_stay_bounded_under_threads(engine: ModuleType, kind: str,
                                                  busy_switching: None) -> None:
-    # SPEC 3.5: the verdict cache is bounded whatever the clients send. With
+    # "Regex and predicate": the verdict cache is bounded whatever the clients send. With
     # threads evicting the same oldest entry at once, an eviction that loses
     # the race must not let the cache grow past its bound for good.
     if kind == "regex":
