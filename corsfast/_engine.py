@@ -10,16 +10,21 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+__all__ = ["ENGINE", "NO_EXTENSIONS", "Decision", "adapters", "check_request", "engine"]
+
 NO_EXTENSIONS = (os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0")
                  or sys.implementation.name != "cpython")
 
 if TYPE_CHECKING or NO_EXTENSIONS:
-    from . import _adapters_py as adapters, _engine_py as engine
+    from . import _adapters_py as adapters
+    from . import _engine_py as engine
 else:
     try:
-        from . import _adapters_c as adapters, _engine_c as engine
+        from . import _adapters_c as adapters
+        from . import _engine_c as engine
     except ImportError:  # a pure wheel: the twins serve
-        from . import _adapters_py as adapters, _engine_py as engine
+        from . import _adapters_py as adapters
+        from . import _engine_py as engine
 
 ENGINE: str = engine.ENGINE_NAME
 check_request = engine.check_request

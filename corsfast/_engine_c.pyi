@@ -6,7 +6,7 @@ Users reach both through ``corsfast.check_request`` and
 imports the compiled module itself.
 """
 
-from typing import Any, Final, Iterable, final
+from typing import Any, Final, Iterable
 
 from typing_extensions import disjoint_base
 

@@ -101,7 +101,8 @@ def _methods(
             continue
         upper = item.upper()
         if upper in FORBIDDEN_METHODS:
-            errors.append(f"{where}: {upper} is a forbidden method [https://fetch.spec.whatwg.org/#forbidden-method]; "
+            errors.append(f"{where}: {upper} is a forbidden method "
+                          f"[https://fetch.spec.whatwg.org/#forbidden-method]; "
                           f"browsers never send it, remove it")
             continue
         name = upper if upper in NORMALIZED_METHODS else item

@@ -29,15 +29,18 @@ TCHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
 
-# [https://fetch.spec.whatwg.org/#cors-safelisted-method] CORS-safelisted methods: a browser never preflights for these.
+# CORS-safelisted methods: a browser never preflights for these
+# [https://fetch.spec.whatwg.org/#cors-safelisted-method].
 SIMPLE_METHODS = frozenset({"GET", "HEAD", "POST"})
 
-# [https://fetch.spec.whatwg.org/#concept-method-normalize] "normalize a method": these are stored uppercase whatever the case.
+# "Normalize a method": these are stored uppercase whatever the case
+# [https://fetch.spec.whatwg.org/#concept-method-normalize].
 NORMALIZED_METHODS = frozenset(
     {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"}
 )
 
-# [https://fetch.spec.whatwg.org/#forbidden-method] forbidden methods (byte-case-insensitive).
+# [https://fetch.spec.whatwg.org/#forbidden-method]
+# forbidden methods (byte-case-insensitive).
 FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
 
 # [https://fetch.spec.whatwg.org/#forbidden-request-header] forbidden request-header names.
@@ -68,7 +71,8 @@ FORBIDDEN_REQUEST_HEADERS = frozenset(
 )
 FORBIDDEN_REQUEST_HEADER_PREFIXES = ("proxy-", "sec-")
 
-# [https://fetch.spec.whatwg.org/#forbidden-response-header-name] forbidden response-header names: never exposed to scripts.
+# Forbidden response-header names: never exposed to scripts
+# [https://fetch.spec.whatwg.org/#forbidden-response-header-name].
 FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
 
 # Origins are serialized without their scheme's default port [RFC 6454 6.1].
@@ -94,7 +98,8 @@ def is_token(value: str) -> bool:
 
 
 def is_forbidden_request_header(name: str) -> bool:
-    """[https://fetch.spec.whatwg.org/#forbidden-request-header] ``name`` must already be lowercase."""
+    """``name`` must already be lowercase
+    [https://fetch.spec.whatwg.org/#forbidden-request-header]."""
     return name in FORBIDDEN_REQUEST_HEADERS or name.startswith(
         FORBIDDEN_REQUEST_HEADER_PREFIXES
     )

@@ -313,7 +313,8 @@ def _hints(policy: Policy, decision: Any, request: dict[str, Any]) -> list[str]:
             hints.append(f"not allowed: {', '.join(refused)}; add them to "
                          f"allow_headers (now: {listed})")
         if forbidden:
-            hints.append(f"forbidden request headers [https://fetch.spec.whatwg.org/#forbidden-request-header]: "
+            hints.append(f"forbidden request headers "
+                         f"[https://fetch.spec.whatwg.org/#forbidden-request-header]: "
                          f"{', '.join(forbidden)}; browsers never let scripts "
                          f"set them, so a real preflight never asks for them")
         if "authorization" in refused and "*" in policy.allow_headers:

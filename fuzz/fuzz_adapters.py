@@ -81,7 +81,7 @@ def _name(name: bytes, form: int) -> Any:
 
 def _headers(args: list[Any], shape: int, twin_list: bool) -> Any:
     """The request's header pairs, from the decoded arguments."""
-    method, origin, acrm, acrh, acrpn = args
+    _, origin, acrm, acrh, acrpn = args
     holder: list[Any] = [(b"host", b"example.test")]
     for i, value in enumerate((origin, acrm, acrh, acrpn)):
         if value is None:
@@ -169,7 +169,7 @@ def check_adapters(policy: Policy, args: list[Any], shape: int) -> None:
             _fail("the application's start message was changed", args, shape)
         text = [(bytes(n).decode("latin-1") if isinstance(n, (bytes, bytearray))
                  else str(n), v.decode("latin-1")) for n, v in APP_HEADERS]
-        applied = _outcome(lambda m=module: m.apply_text(list(text), decision.headers))
+        applied = _outcome(lambda m=module, t=text: m.apply_text(list(t), decision.headers))
         sent_by.append((first, again, hook.started, _norm(sent), applied))
     if sent_by[0] != sent_by[1]:
         _fail("the send hooks disagree", args, shape, *sent_by)

@@ -50,6 +50,8 @@ from typing import Any, Callable, Optional
 import atheris
 
 with atheris.instrument_imports(include=["corsfast"]):
+    from fuzz_adapters import c_adapters, check_adapters
+
     import corsfast
     from corsfast import Policy, Reason
     from corsfast import _engine_py as py_engine
@@ -57,7 +59,6 @@ with atheris.instrument_imports(include=["corsfast"]):
     from corsfast.contrib.django import DJANGO
     from corsfast.contrib.flask import FLASK
     from corsfast.contrib.starlette import STARLETTE
-    from fuzz_adapters import c_adapters, check_adapters
 
 try:
     from corsfast import _engine_c as c_engine

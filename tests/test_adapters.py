@@ -16,13 +16,12 @@ import enum
 from typing import Any, Callable
 
 import pytest
+from conftest import ADAPTERS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corsfast import Policy
 from corsfast._dialect import Dialect
-
-from conftest import ADAPTERS
 
 COMPILED = ADAPTERS.get("cython")
 TWIN = ADAPTERS["python"]
@@ -130,15 +129,25 @@ def _value(spec: tuple[str, bytes]) -> Any:
             "str": lambda: raw.decode("latin-1"), "int": lambda: 3}[kind]()
 
 
+def _item(holder: list[Any], shape: str, name: Any, value: Any) -> Any:
+    if shape == "tuple":
+        return (name, value)
+    if shape == "list":
+        return [name, value]
+    if shape == "triple":
+        return (name, value, value)
+    if shape == "single":
+        return (name,)
+    if shape == "scalar":
+        return 5
+    return Shrinking(holder, name, value)
+
+
 def build(spec: tuple[str, list[Any]]) -> Any:
     kind, items = spec
     holder: list[Any] = []
     for shape, name_s, value_s in items:
-        name, value = _name(name_s), _value(value_s)
-        holder.append({"tuple": lambda: (name, value), "list": lambda: [name, value],
-                       "triple": lambda: (name, value, value), "single": lambda: (name,),
-                       "scalar": lambda: 5,
-                       "shrinking": lambda: Shrinking(holder, name, value)}[shape]())
+        holder.append(_item(holder, shape, _name(name_s), _value(value_s)))
     if kind == "tuple":
         return tuple(holder)
     if kind == "generator":
@@ -239,7 +248,7 @@ OURS_TEXT = (("access-control-allow-origin", APP), ("vary", "origin"))
 @given(container_spec)
 def test_apply_agrees(spec: Any) -> None:
     for name, ours in (("apply_raw", OURS_RAW), ("apply_text", OURS_TEXT)):
-        got = [outcome(lambda m=m: getattr(m, name)(build(spec), ours))
+        got = [outcome(lambda m=m, name=name, ours=ours: getattr(m, name)(build(spec), ours))
                for m in (COMPILED, TWIN)]
         assert got[0] == got[1], name
 
@@ -257,9 +266,9 @@ def test_send_hook_agrees_and_never_changes_the_message(spec: Any, kind: Any,
         headers = build(spec)
         message = {"type": kind, "status": 200, "headers": headers}
         before = dict(message)
-        first = outcome(lambda: hook(message))
+        first = outcome(lambda h=hook, msg=message: h(msg))
         # The same dict again (an application reusing it): it passes on.
-        second = outcome(lambda: hook(message)) if reuse else None
+        second = outcome(lambda h=hook, msg=message: h(msg)) if reuse else None
         assert message == before  # the application's dict is never changed
         assert message["headers"] is headers
         results.append(norm((first, second, hook.started, sent)))
@@ -272,9 +281,9 @@ def test_start_response_hook_agrees(spec: Any, with_exc_info: bool) -> None:
     results = []
     for module in (COMPILED, TWIN):
         calls: list[Any] = []
-        hook = module.StartResponseHook(lambda *args: calls.append(args), OURS_TEXT)
+        hook = module.StartResponseHook(calls.append, OURS_TEXT)
         args = ("200 OK", build(spec)) + ((None,) if with_exc_info else ())
-        results.append((outcome(lambda: hook(*args)), calls))
+        results.append((outcome(lambda h=hook, a=args: h(*a)), calls))
     assert results[0] == results[1]
 
 

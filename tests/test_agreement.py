@@ -8,14 +8,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from conftest import ENGINES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corsfast import Policy, _engine, _engine_py
 from corsfast._dialect import Dialect
 from corsfast.contrib.starlette import STARLETTE
-
-from conftest import ENGINES
 
 COMPILED: ModuleType | None = ENGINES.get("cython")
 if COMPILED is None:

@@ -11,8 +11,9 @@ None may be allowed by a policy that does not list it, and each must be
 refused for the right reason: ``MALFORMED_REQUEST`` when the Origin is not
 a serialized origin (docs/spec.md "The Origin header": a path, uppercase,
 bytes outside the grammar, over 1024 bytes), ``ORIGIN_NOT_ALLOWED`` for a
-well-formed origin that simply is not listed. Both actual requests and preflights are checked, and a refusal
-never carries an ``access-control-*`` header or echoes the request.
+well-formed origin that simply is not listed. Both actual requests and
+preflights are checked, and a refusal never carries an ``access-control-*``
+header or echoes the request.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from types import ModuleType
 from typing import Any, Callable, Iterable
 
 import pytest
+from grammar import well_formed
 
 from corsfast import Policy, Reason
-from grammar import well_formed
 
 SITE = "https://app.example.com"
 HOST = "app.example.com"

@@ -77,7 +77,8 @@ def test_refused_headers_are_named() -> None:
                  "content-type,x-token,cookie")
     assert result.returncode == 1
     assert "hint: not allowed: x-token; add them to allow_headers" in result.stdout
-    assert "forbidden request headers [https://fetch.spec.whatwg.org/#forbidden-request-header]: cookie" in result.stdout
+    assert ("forbidden request headers "
+            "[https://fetch.spec.whatwg.org/#forbidden-request-header]: cookie") in result.stdout
 
 
 def test_private_network_and_malformed() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from types import ModuleType
 from typing import Any
 
 import django

@@ -8,9 +8,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
-from corsfast import ConfigError, Policy, Reason
 from grammar import well_formed
+
+from corsfast import Policy, Reason
 
 APP = "https://app.example.com"
 PREFLIGHT_VARY = ("vary", "origin, access-control-request-method, "

@@ -12,8 +12,9 @@ import pytest
 
 import corsfast.contrib.flask as cf
 from corsfast import ConfigError, check_request
-from corsfast.wsgi import CORSMiddleware
+from corsfast.contrib._flask_resources import PATH_CACHE_SIZE
 from corsfast.contrib.flask import CORS, cross_origin
+from corsfast.wsgi import CORSMiddleware
 
 FOO = "http://foo.com"
 BAR = "http://bar.com"
@@ -685,9 +686,9 @@ def test_resources_are_matched_on_the_decoded_path_and_remembered() -> None:
     assert get(app, "/api/items", Origin=BAR).headers["Access-Control-Allow-Origin"] == BAR
     assert "Access-Control-Allow-Origin" not in get(app, "/other", Origin=FOO).headers
     assert set(router) == {"/caf\u00c3\u00a9", "/api/items", "/other"}
-    for i in range(cf._PATH_CACHE_SIZE + 10):
+    for i in range(PATH_CACHE_SIZE + 10):
         router.lookup(f"/api/{i}")
-    assert len(router) == cf._PATH_CACHE_SIZE
+    assert len(router) == PATH_CACHE_SIZE
     assert get(app, "/api/items", Origin=BAR).headers["Access-Control-Allow-Origin"] == BAR
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import io
 import sys
-from types import ModuleType
 from typing import Any, Callable, Iterable, Optional
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import corsfast.wsgi

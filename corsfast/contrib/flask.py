@@ -40,7 +40,12 @@ from .._engine import adapters
 from .._headers import write_over
 from .._policy import Policy
 from ..wsgi import CORSMiddleware, past_middleware
-from ._match import origin_regex, path_matcher
+from ._flask_resources import PathPolicies as _PathPolicies
+from ._flask_resources import is_regex as _is_regex
+from ._flask_resources import path_matcher_for as _path_matcher
+from ._flask_resources import resources as _resources
+from ._flask_resources import router as _router
+from ._match import origin_regex
 
 __all__ = [
     "CORS", "cross_origin", "FLASK",
@@ -111,8 +116,6 @@ FLASK = Dialect(
     loose_origin_syntax=True,
     private_network_answer=True,
 )
-# flask-cors reads a string as a regex when it holds one of these.
-_REGEX_HINTS = frozenset("*\\]?$^[]()")
 _EVALUATED = "_FLASK_CORS_EVALUATED"  # the attribute flask-cors sets, too
 _MAX_AGE_LIMIT = 86400  # the most Policy takes (browsers cap lower still)
 _ANY_ORIGIN_CREDENTIALS_WARNING = (
@@ -126,9 +129,6 @@ _NO_VARY_WARNING = (
     "caches may then serve one origin's CORS answer to another."
 )
 _warned: set[str] = set()
-# Resource keys that cover every path (flask-cors's default is r"/*").
-_EVERY_PATH = frozenset({"*", ".*", "/*", "/.*"})
-_PATH_CACHE_SIZE = 1024  # paths whose resource is remembered, per router
 _wsgi_decide = adapters.wsgi_decide
 
 
@@ -139,11 +139,6 @@ def _warn_once(message: str) -> None:
 
 
 # -- options -> Policy ---------------------------------------------------------
-
-
-def _is_regex(value: Any) -> bool:
-    return isinstance(value, re.Pattern) or (
-        isinstance(value, str) and not _REGEX_HINTS.isdisjoint(value))
 
 
 def _items(value: Any) -> list[Any]:
@@ -298,97 +293,7 @@ def _merged(app: Any, *layers: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-# -- resources: which rule serves a path ------------------------------------------
-
-
-def _path_matcher(pattern: Any) -> Callable[[str], bool]:
-    """A resource key as a test on ``request.path``: a literal is compared
-    exactly, a regex must match on a segment boundary (see ``_match``)."""
-    if pattern == "*":
-        pattern = ".*"
-    if not _is_regex(pattern):
-        return str(pattern).__eq__
-    return path_matcher(pattern, where="resources")
-
-
-def _resources(spec: Any) -> list[tuple[Any, dict[str, Any]]]:
-    if isinstance(spec, dict):
-        pairs = [(key, dict(value or {})) for key, value in spec.items()]
-
-        def specificity(pair: tuple[Any, Any]) -> tuple[int, int, int, int]:
-            key = pair[0]
-            text = key.pattern if isinstance(key, re.Pattern) else str(key)
-            if isinstance(key, re.Pattern):
-                group = (1, 0)
-            elif _is_regex(key) or key == "*":
-                group = (1, 1)
-            else:
-                group = (0, 0)
-            return (*group, -text.count("/"), -len(text))
-
-        pairs.sort(key=specificity)
-        return pairs
-    if isinstance(spec, (str, re.Pattern)):
-        return [(spec, {})]
-    if isinstance(spec, Iterable):
-        return [(key, {}) for key in spec]
-    raise ValueError("resources: expected a pattern, a list of patterns, or a "
-                     "dict of pattern -> options")
-
-
 Resources = list[tuple[Callable[[str], bool], _Rule]]
-
-
-def _request_path(path_info: str) -> str:
-    """``request.path`` as Werkzeug makes it from ``PATH_INFO``."""
-    try:
-        path = path_info.encode("latin-1").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        path = path_info
-    return "/" + path.lstrip("/")
-
-
-class _PathPolicies(dict):  # type: ignore[type-arg]
-    """A router for :class:`corsfast.wsgi.CORSMiddleware`: ``PATH_INFO`` ->
-    what ``choose`` gives for the first resource (in flask-cors's order)
-    whose pattern matches ``request.path`` (a policy, or the rule itself),
-    or None when none does.
-
-    ``lookup`` is the dict's own subscript, so a path seen before costs the
-    middleware one dict lookup; ``__missing__`` matches the resources and
-    remembers the answer for up to ``_PATH_CACHE_SIZE`` paths (paths come
-    from clients: past that, new paths are matched every time).
-    """
-
-    __slots__ = ("_resources", "_choose")
-
-    lookup = dict.__getitem__
-
-    def __init__(self, resources: Resources,
-                 choose: Callable[[_Rule], Any]) -> None:
-        super().__init__()
-        self._resources = resources
-        self._choose = choose
-
-    def __missing__(self, path_info: str) -> Any:
-        path = _request_path(path_info)
-        found = None
-        for matches, rule in self._resources:
-            if matches(path):
-                found = self._choose(rule)
-                break
-        if len(self) < _PATH_CACHE_SIZE:
-            self[path_info] = found
-        return found
-
-
-def _router(keys: list[Any], resources: Resources,
-            choose: Callable[[_Rule], Any]) -> Any:
-    """What ``choose`` gives for the first resource when it covers every
-    path, else a router."""
-    if isinstance(keys[0], str) and keys[0] in _EVERY_PATH:
-        return choose(resources[0][1])
-    return _PathPolicies(resources, choose)
 
 
 def _policy_of(rule: _Rule) -> Optional[Policy]:
