@@ -7,8 +7,13 @@ from typing_extensions import disjoint_base
 
 from ._engine_c import Decision
 
-__all__ = ["SendHook", "StartResponseHook", "apply_raw", "apply_text",
-           "asgi_decide", "asgi_request_values", "wsgi_decide"]
+__all__ = ["ANSWER", "PROCEED", "REFUSE", "SendHook", "StartResponseHook", "apply_raw",
+           "apply_text", "asgi_decide", "asgi_prepare", "asgi_request_values",
+           "wsgi_decide"]
+
+PROCEED: int
+ANSWER: int
+REFUSE: int
 
 def asgi_request_values(headers: Any, options: Any) -> tuple[Any, Any, Any, Any]: ...
 def asgi_decide(policy: Any, scope: Any) -> Decision: ...
@@ -25,7 +30,14 @@ class SendHook:
     def ours(self) -> Any: ...
     @property
     def started(self) -> bool: ...
+    @property
+    def decision(self) -> Any: ...
+    @property
+    def action(self) -> int: ...
     def __call__(self, message: Any) -> Any: ...
+
+def asgi_prepare(policy: Any, scope: Any, send: Any, passthrough: bool,
+                 block: bool) -> SendHook: ...
 
 @disjoint_base
 class StartResponseHook:

@@ -34,11 +34,15 @@ from ._engine_py import check_request, is_options
 from ._headers import merge_raw, merge_text, raw_key, text_key, touched_raw, touched_text
 
 __all__ = [
+    "ANSWER",
+    "PROCEED",
+    "REFUSE",
     "SendHook",
     "StartResponseHook",
     "apply_raw",
     "apply_text",
     "asgi_decide",
+    "asgi_prepare",
     "asgi_request_values",
     "wsgi_decide",
 ]
@@ -46,6 +50,11 @@ __all__ = [
 RawHeader = tuple[bytes, bytes]
 Header = tuple[str, str]
 _START = "http.response.start"
+
+# What the ASGI middleware does with a request (SendHook.action).
+PROCEED = 0  # run the application, its response carrying the decision's headers
+ANSWER = 1  # answer the preflight here
+REFUSE = 2  # block_refused: answer 403 here
 
 
 # -- request side -------------------------------------------------------------
@@ -155,14 +164,17 @@ class SendHook:
     """Wraps ASGI ``send``: the message that starts the response goes out
     as a copy carrying ``ours``; every other message is passed on as it
     is. A plain callable returning ``send``'s awaitable, so no coroutine
-    is made per message. ``started`` tells whether the response started."""
+    is made per message. ``started`` tells whether the response started;
+    ``decision`` and ``action`` are set by :func:`asgi_prepare`."""
 
-    __slots__ = ("send", "ours", "started")
+    __slots__ = ("send", "ours", "started", "decision", "action")
 
     def __init__(self, send: Any, ours: tuple[RawHeader, ...]) -> None:
         self.send = send
         self.ours = ours
         self.started = False
+        self.decision: Any = None
+        self.action = PROCEED
 
     def __call__(self, message: Any) -> Any:
         if self.started:
@@ -173,6 +185,20 @@ class SendHook:
             copy["headers"] = apply_raw(message.get("headers", ()), self.ours)
             return self.send(copy)
         return self.send(message)
+
+
+def asgi_prepare(policy: Any, scope: Any, send: Any, passthrough: bool,
+                 block: bool) -> SendHook:
+    """Decide an ASGI HTTP request and wrap ``send`` for it: the hook, with
+    its ``decision`` and what to do (``action``: PROCEED, ANSWER, REFUSE)."""
+    decision = asgi_decide(policy, scope)
+    hook = SendHook(send, decision.raw_headers)
+    hook.decision = decision
+    if decision.preflight:
+        hook.action = PROCEED if passthrough else ANSWER
+    elif block and not decision.allowed:
+        hook.action = REFUSE
+    return hook
 
 
 class StartResponseHook:

@@ -150,7 +150,10 @@ _foreign: weakref.WeakKeyDictionary[Any, Matcher] = weakref.WeakKeyDictionary()
 
 
 def _matcher(policy: Any) -> Matcher:
-    """The Matcher this engine uses for ``policy``."""
+    """The Matcher this engine uses for ``policy`` (or the matcher itself:
+    a middleware may hold its policy's)."""
+    if type(policy) is Matcher:
+        return policy
     matcher = getattr(policy, "_matcher", None)
     if type(matcher) is Matcher:
         return matcher

@@ -45,7 +45,8 @@ _ERROR_TAIL: tuple[RawHeader, ...] = (
     (b"content-length", str(len(_ERROR_BODY)).encode("ascii")),
 )
 _asgi_decide = adapters.asgi_decide
-_SendHook = adapters.SendHook
+_asgi_prepare = adapters.asgi_prepare
+_ANSWER = adapters.ANSWER
 
 
 # -- the middleware -------------------------------------------------------------
@@ -104,7 +105,9 @@ class CORSMiddleware:
                 f"{type(policy).__name__}")
         self.app = app
         self.policy = policy
-        self._policy = policy if isinstance(policy, Policy) else None
+        # Each request reads one of these: the policy's matcher (what the
+        # engine reads), or the router.
+        self._policy = policy._matcher if isinstance(policy, Policy) else None
         self._router = policy if isinstance(policy, Router) else None
         self._passthrough = bool(preflight_passthrough)
         self._block_refused = bool(block_refused)
@@ -122,21 +125,17 @@ class CORSMiddleware:
             if policy is None:  # no policy for this path: not ours
                 await self.app(scope, receive, send)
                 return
-        decision = _asgi_decide(policy, scope)
-        if not decision.allowed:
-            if self._log_refusals:
-                self._log_refusal(decision, scope)
-            if decision.preflight:
-                if not self._passthrough:
-                    await self._answer(send, decision, self.preflight_response(decision))
-                    return
-            elif self._block_refused:
-                await self._answer(send, decision, self.refused_response(decision))
-                return
-        elif decision.preflight and not self._passthrough:
-            await self._answer(send, decision, self.preflight_response(decision))
+        # One compiled call: the decision, and the hook around send.
+        hook = _asgi_prepare(policy, scope, send, self._passthrough, self._block_refused)
+        if self._log_refusals and not hook.decision.allowed:
+            self._log_refusal(hook.decision, scope)
+        action = hook.action
+        if action:  # answered here
+            decision = hook.decision
+            answer = (self.preflight_response(decision) if action == _ANSWER
+                      else self.refused_response(decision))
+            await self._answer(send, decision, answer)
             return
-        hook = _SendHook(send, decision.raw_headers)
         try:
             await self.app(scope, receive, hook)
         except Exception:

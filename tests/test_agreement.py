@@ -35,6 +35,11 @@ POLICIES = [
            expose_headers=["x-total"], max_age=60),
     Policy(allow_origins=["https://app.example.com"], allow_methods="*",
            allow_headers="*", allow_credentials=True, allow_private_network=True),
+    # Only exact entries, a few (compared one by one) and many (hashed).
+    Policy(allow_origins=["https://app.example.com", "null", "http://[::1]:8080",
+                          "https://a.example.org"], expose_headers=["x-total"]),
+    Policy(allow_origins=[f"https://t{i}.example.org" for i in range(20)]
+           + ["https://app.example.com"]),
     Policy(allow_origins="*", allow_methods="*", allow_headers=["*", "authorization"],
            expose_headers="*", preflight_status=200),
     Policy(allow_origin_regex=r"https://[a-z0-9-]+\.regex\.test(:[0-9]+)?",

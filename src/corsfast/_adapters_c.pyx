@@ -30,8 +30,15 @@ from corsfast._headers import merge_text as _merge_text
 cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
 
-__all__ = ["SendHook", "StartResponseHook", "apply_raw", "apply_text",
-           "asgi_decide", "asgi_request_values", "wsgi_decide"]
+__all__ = ["ANSWER", "PROCEED", "REFUSE", "SendHook", "StartResponseHook", "apply_raw",
+           "apply_text", "asgi_decide", "asgi_prepare", "asgi_request_values",
+           "wsgi_decide"]
+
+# What the ASGI middleware does with a request (SendHook.action).
+PROCEED = 0   # run the application, its response carrying the decision's headers
+ANSWER = 1    # answer the preflight here
+REFUSE = 2    # block_refused: answer 403 here
+cdef int C_PROCEED = PROCEED, C_ANSWER = ANSWER, C_REFUSE = REFUSE
 
 cdef frozenset TOUCHED_TEXT = frozenset(_TOUCHED_PY)
 cdef frozenset TOUCHED_RAW = frozenset([name.encode("ascii") for name in _TOUCHED_PY])
@@ -160,6 +167,10 @@ def asgi_request_values(headers, options):
 
 def asgi_decide(policy, scope):
     """The engine's decision for an ASGI HTTP request (raw byte headers)."""
+    return _asgi_decide(policy, scope)
+
+
+cdef Decision _asgi_decide(object policy, object scope):
     cdef Matcher m = matcher_of(policy)
     cdef tuple values
     if type(scope) is dict:
@@ -206,14 +217,17 @@ cdef inline bint _touched_text(object name) except -1:
     return False
 
 
+cdef object NOT_A_PAIR = object()  # what _first gives for an item that is no pair
+
+
 cdef object _first(object item):
-    """The name of a header pair; ``_first`` itself when not a pair."""
+    """The name of a header pair; NOT_A_PAIR when it is not a pair."""
     if type(item) is tuple and PyTuple_GET_SIZE(item) == 2:
         return (<tuple>item)[0]
     try:
         name, _ = item
     except Exception:
-        return _first
+        return NOT_A_PAIR
     return name
 
 
@@ -222,12 +236,20 @@ cdef list _apply(object app_headers, object ours, bint raw):
         app_headers = list(app_headers)  # any iterable, read once
     for item in app_headers:
         name = _first(item)
-        if name is _first:
+        if name is NOT_A_PAIR:
             continue
         if _touched_raw(name) if raw else _touched_text(name):
             return (_merge_raw if raw else _merge_text)(app_headers, ours)
-    out = list(app_headers)
-    out.extend(ours)
+    return _concat(app_headers, ours)
+
+
+cdef list _concat(object first, object second):
+    """list(first) + list(second); ``first`` is a list or a tuple (read by
+    index, its length checked at every step), ``second`` any iterable."""
+    cdef list out = []
+    for item in first:
+        out.append(item)
+    out.extend(second)
     return out
 
 
@@ -244,27 +266,51 @@ def apply_text(app_headers, ours):
 
 cdef class SendHook:
     """Wraps ASGI ``send``: the message that starts the response goes out
-    as a copy carrying ``ours``; every other message is passed on as it is."""
+    as a copy carrying ``ours``; every other message is passed on as it is.
+    ``decision`` and ``action`` are set by asgi_prepare."""
 
     cdef readonly object send
     cdef readonly object ours
     cdef readonly bint started
+    cdef readonly object decision
+    cdef readonly int action
 
     def __init__(self, send, ours):
         self.send = send
         self.ours = ours
         self.started = False
+        self.decision = None
+        self.action = C_PROCEED
 
     def __call__(self, message):
         if self.started:
             return self.send(message)  # only the first message starts
-        kind = message.get(TYPE)
+        exact = type(message) is dict
+        kind = (<dict>message).get(TYPE) if exact else message.get(TYPE)
         if kind is START or kind == START:
             self.started = True
             copy = dict(message)
-            copy[HEADERS] = _apply(message.get(HEADERS, EMPTY), self.ours, True)
+            copy[HEADERS] = _apply((<dict>message).get(HEADERS, EMPTY) if exact
+                                   else message.get(HEADERS, EMPTY), self.ours, True)
             return self.send(copy)
         return self.send(message)
+
+
+def asgi_prepare(policy, scope, send, bint passthrough, bint block):
+    """Decide an ASGI HTTP request and wrap ``send`` for it: the hook, with
+    its ``decision`` and what to do (``action``: PROCEED, ANSWER, REFUSE)."""
+    cdef Decision decision = _asgi_decide(policy, scope)
+    cdef SendHook hook = SendHook.__new__(SendHook)
+    hook.send = send
+    hook.ours = decision.raw_headers
+    hook.decision = decision
+    if decision.preflight:
+        hook.action = C_PROCEED if passthrough else C_ANSWER
+    elif block and not decision.allowed:
+        hook.action = C_REFUSE
+    else:
+        hook.action = C_PROCEED
+    return hook
 
 
 cdef class StartResponseHook:

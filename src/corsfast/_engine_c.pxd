@@ -26,6 +26,8 @@ cdef class Matcher:
     cdef tuple acao_star, actual_tail, preflight_tails, refused_preflight_headers
     cdef Decision not_cors, star_actual, refused_actual, malformed_actual
     cdef Decision pf_origin, pf_method, pf_headers, pf_pna, pf_malformed
+    cdef tuple small_exact, small_exact_raw, small_actual
+    cdef bint exact_only
     cdef dict refusals
     cdef dict actual_cache
     cdef Py_ssize_t refused_stored
@@ -33,8 +35,8 @@ cdef class Matcher:
     cdef dict acrh_cache
 
 
-# The Matcher this engine uses for a policy (raises TypeError for anything
-# that is not a corsfast.Policy).
+# The Matcher this engine uses for a policy, or the matcher itself (raises
+# TypeError for anything that is neither).
 cdef Matcher matcher_of(object policy)
 
 # check_request on a Matcher: never raises on request data.

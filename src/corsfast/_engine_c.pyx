@@ -21,7 +21,8 @@ old entry or a new one.
 
 import weakref
 
-from cpython.bytes cimport PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from libc.string cimport memcmp
 from cpython.set cimport PySet_Contains
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
@@ -83,17 +84,21 @@ cdef Py_ssize_t MAX_ACRM_LENGTH = _MAX_ACRM_LENGTH_PY
 cdef Py_ssize_t ACRH_CACHE_SIZE = 256
 cdef Py_ssize_t ACRH_CACHE_MAX_VALUE = 512
 cdef Py_ssize_t SEEN_REFUSED_SIZE = 1024
+cdef Py_ssize_t SMALL_EXACT = 8  # exact origins compared one by one, not hashed
 
 # Character classes over ASCII (index < 128), filled once at import.
 cdef bint TOKEN_CHAR[128]    # RFC 9110 section 5.6.2 tchar
 cdef bint LABEL_CHAR[128]    # "Subdomain patterns": [a-z0-9-] in labels
-cdef bint HOST_CHAR[128]     # "The Origin header": [a-z0-9_-] in a host's labels
-cdef bint SCHEME_CHAR[128]   # [a-z0-9+.-] after a scheme's first letter
-cdef bint IPV6_CHAR[128]     # [0-9a-f:.] inside brackets
+# These three are read over bytes too: 256 entries, none set above 127.
+cdef bint HOST_CHAR[256]     # "The Origin header": [a-z0-9_-] in a host's labels
+cdef bint SCHEME_CHAR[256]   # [a-z0-9+.-] after a scheme's first letter
+cdef bint IPV6_CHAR[256]     # [0-9a-f:.] inside brackets
 
 
 cdef void _init_tables():
     cdef int i
+    for i in range(128, 256):
+        HOST_CHAR[i] = SCHEME_CHAR[i] = IPV6_CHAR[i] = False
     for i in range(128):
         TOKEN_CHAR[i] = chr(i) in _TCHARS_PY
         LABEL_CHAR[i] = (0x61 <= i <= 0x7a) or (0x30 <= i <= 0x39) or i == 0x2d
@@ -220,6 +225,20 @@ cdef class Matcher:
                                         t.refused_actual_headers)
         self.malformed_actual = _decision(False, False, MALFORMED_REQUEST, None,
                                           t.refused_actual_headers)
+        # A policy with a few exact origins: each one's allowed decision,
+        # found by comparing the request's origin with each (no hashing of
+        # a new str or bytes per request). With only exact entries, an
+        # origin none of them is equal to is refused outright.
+        self.small_exact = self.small_exact_raw = self.small_actual = None
+        if not self.any_origin and len(self.exact) <= SMALL_EXACT:
+            names = tuple(sorted(self.exact))
+            self.small_exact = names
+            self.small_exact_raw = tuple([PyUnicode_AsLatin1String(o) for o in names])
+            self.small_actual = tuple([
+                _decision(True, False, ALLOWED, None, _prepend((ACAO, o), self.actual_tail))
+                for o in names])
+        self.exact_only = not (self.any_origin or self.every_origin or self.has_patterns
+                               or self.loose_origins or self.dynamic is not None)
         self.refusals = {}
         self.pf_origin = _refusal(self, (ORIGIN_NOT_ALLOWED,))
         self.pf_method = _refusal(self, (METHOD_NOT_ALLOWED,))
@@ -275,6 +294,8 @@ _foreign = weakref.WeakKeyDictionary()
 
 
 cdef Matcher matcher_of(object policy):
+    if type(policy) is Matcher:
+        return <Matcher>policy  # a middleware may hold its policy's matcher
     matcher = getattr(policy, MATCHER_FIELD, None)
     if type(matcher) is Matcher:
         return <Matcher>matcher
@@ -330,12 +351,18 @@ cdef inline bint _is_options(object method):
 cdef bint _origin_syntax_ok(str origin):
     """"The Origin header": at most 1024 bytes, and a serialized origin (see
     the twin's _origin_syntax_ok for the grammar)."""
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(origin), i, mark
-    cdef const unsigned char* data
-    cdef unsigned char ch
-    if n == 0 or n > MAX_ORIGIN_LENGTH or not PyUnicode_IS_ASCII(origin):
+    if not PyUnicode_IS_ASCII(origin):
         return False
-    data = PyUnicode_1BYTE_DATA(origin)
+    return _serialized(PyUnicode_1BYTE_DATA(origin), PyUnicode_GET_LENGTH(origin))
+
+
+cdef bint _serialized(const unsigned char* data, Py_ssize_t n):
+    """The grammar of _origin_syntax_ok over ``n`` bytes (a byte at 128 or
+    above is in no class, so it fails as a non-ASCII str does)."""
+    cdef Py_ssize_t i, mark
+    cdef unsigned char ch
+    if n == 0 or n > MAX_ORIGIN_LENGTH:
+        return False
     if n == 4 and data[0] == 0x6e and data[1] == 0x75 and data[2] == 0x6c \
             and data[3] == 0x6c:
         return True  # "null"
@@ -630,6 +657,10 @@ cdef Decision check(Matcher m, object method, object origin, object request_meth
     # Whether a cached actual-request decision answers this request.
     cached_ok = not preflight and not m.any_origin and not (
         m.pna_answer and request_private_network is not None)
+    if cached_ok and m.small_exact is not None:
+        found = _small_exact(m, origin)
+        if found is not None:
+            return <Decision>found
     if type(origin) is str:
         text = <str>origin
     elif type(origin) is bytes and cached_ok and PyBytes_GET_SIZE(origin) <= MAX_ORIGIN_LENGTH:
@@ -639,6 +670,17 @@ cdef Decision check(Matcher m, object method, object origin, object request_meth
         if cached is not None:
             return <Decision>cached
         text = PyUnicode_DecodeLatin1(<bytes>origin, PyBytes_GET_SIZE(origin), NULL)
+        cached = m.actual_cache.get(text)
+        if cached is None and _origin_syntax_ok(text):
+            cached = _actual(m, text)
+        if cached is not None and cached is m.refused_actual:
+            # A refusal seen under its text is kept under its bytes too
+            # (it counts against the same bound), so a repeat needs no decoding.
+            m.actual_cache[origin] = cached
+            m.refused_stored += 1
+            return <Decision>cached
+        if cached is not None:
+            return <Decision>cached
     elif isinstance(origin, (bytes, bytearray)) and len(origin) > MAX_ORIGIN_LENGTH:
         # "The Origin header": too long, refused before any decoding
         return m.pf_malformed if preflight else m.malformed_actual
@@ -672,6 +714,35 @@ cdef Decision _with_private_network(Matcher m, Decision decision, object asked):
         return decision
     return _decision(True, False, ALLOWED, None, decision.headers + (
         (ACAPN, TRUE if m.private_network else FALSE),))
+
+
+cdef object _small_exact(Matcher m, object origin):
+    """An actual request's decision from the few exact origins of the
+    policy, or None when they do not settle it."""
+    cdef Py_ssize_t i, n
+    cdef tuple names
+    if type(origin) is bytes:
+        names = m.small_exact_raw
+        n = PyBytes_GET_SIZE(<bytes>origin)
+        for i in range(len(names)):
+            if PyBytes_GET_SIZE(<bytes>names[i]) == n and memcmp(
+                    PyBytes_AS_STRING(<bytes>names[i]), PyBytes_AS_STRING(<bytes>origin),
+                    n) == 0:
+                return m.small_actual[i]
+        if m.exact_only:
+            return m.refused_actual if _serialized(
+                <const unsigned char*>PyBytes_AS_STRING(<bytes>origin), n) \
+                else m.malformed_actual
+        return None
+    if type(origin) is str:
+        names = m.small_exact
+        for i in range(len(names)):
+            if _str_is(origin, <str>names[i]):
+                return m.small_actual[i]
+        if m.exact_only:
+            return m.refused_actual if _origin_syntax_ok(<str>origin) \
+                else m.malformed_actual
+    return None
 
 
 cdef Decision _actual(Matcher m, str origin):
