@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import importlib
 import re
+import string
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Union
 
 from ._policy import Policy
 from ._router import Router
 
 __all__ = [
     "Finding",
+    "RegexNotAnalysed",
     "SEVERITIES",
     "SHARED_HOSTING_SUFFIXES",
     "audit",
@@ -71,15 +73,16 @@ def is_shared_suffix(host: str) -> bool:
     host = host.lower().rstrip(".")
     if host in SHARED_HOSTING_SUFFIXES:
         return True
+    if not _HOSTNAME.fullmatch(host):
+        return False  # IP literals and non-names: nobody registers under them
     psl = _public_suffix_list()
-    if psl is None:
-        return False
-    try:
-        return bool(psl.is_public(host))
-    except Exception:
-        return False
+    # No guard around the lookup: it only ever sees plain ASCII names, on
+    # which it is string work, and a failure must stop the audit loudly
+    # rather than pass a suffix off as private.
+    return psl is not None and bool(psl.is_public(host))
 
 
+_HOSTNAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 _PSL: list[Any] = []
 
 
@@ -88,9 +91,10 @@ def _public_suffix_list() -> Any:
     if not _PSL:
         try:
             module = importlib.import_module("publicsuffixlist")
+        except ImportError:
+            _PSL.append(None)  # not installed: the built-in list decides
+        else:
             _PSL.append(module.PublicSuffixList())
-        except Exception:
-            _PSL.append(None)
     return _PSL[0]
 
 
@@ -257,81 +261,200 @@ def registrable(host: str) -> str:
     return ".".join(labels[-take:])
 
 
-# Example strings a regex matches, read from its parse tree. A lone '.'
-# (not under a repeat) is written as _DOT so its positions can be tried as
-# a real dot (the intended host) and as a letter (what it also accepts).
+# -- regex: examples read from its parse tree ------------------------------------
+# The standard library's own parser (sre_parse before 3.11) turns the pattern
+# into a tree; every path through it gives one example, made of pieces. A
+# piece that stands for a character class under a repeat is a wildcard: the
+# audit later puts attacker text there and asks the regex whether it agrees.
+# Whatever the reader does not model (lookarounds, backreferences, too many
+# alternatives, an example the regex itself refuses) raises RegexNotAnalysed,
+# which the audit reports as a finding: it never answers "clean" for a regex
+# it could not read.
+
+
+class RegexNotAnalysed(ValueError):
+    """The audit cannot model this regex; the message says why."""
+
+
+_PARSER: Any = importlib.import_module(
+    "re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+
+# A lone '.' (not under a repeat) is written as _DOT so its positions can be
+# tried as a real dot (the intended host) and as a letter (what it also
+# accepts).
 _DOT = "\x00"
-_MAX_EXAMPLES = 16
+_MAX_EXAMPLES = 256   # more paths than this are not enumerated: reported instead
+_MAX_REPEAT = 64      # a DNS label is at most 63 characters
+# Characters tried, in this order, when an example needs one from a class:
+# letters read most like a host.
+_SAMPLES = (string.ascii_lowercase + string.digits + "-._" + string.punctuation
+            + string.ascii_uppercase)
+_ANCHORS = frozenset({"AT_BEGINNING", "AT_BEGINNING_STRING", "AT_END",
+                      "AT_END_STRING"})
+_UNMODELLED = {
+    "ASSERT": "a lookahead or lookbehind",
+    "ASSERT_NOT": "a negative lookahead or lookbehind",
+    "GROUPREF": "a backreference",
+    "GROUPREF_EXISTS": "a conditional group",
+    "AT": "a word-boundary anchor",
+}
 
 
-def regex_examples(pattern: str) -> list[str]:
-    """Up to 16 strings ``pattern`` matches, one per alternative, with
-    optional parts both left out and taken once."""
+class _Piece(NamedTuple):
+    text: str      # what this example puts here
+    free: bool     # a class under a repeat: other text can stand here
+    varies: bool   # the text stands for a class, not for itself
+
+
+_Example = tuple[_Piece, ...]
+
+
+def _text(pieces: Iterable[_Piece]) -> str:
+    return "".join(p.text for p in pieces).replace(_DOT, ".")
+
+
+def _read(regex: re.Pattern[str]) -> list[_Example]:
+    """Every path through ``regex``, each checked against the regex itself."""
     try:
-        # The standard library's own regex parser (sre_parse before 3.11).
-        parser = importlib.import_module(
-            "re._parser" if sys.version_info >= (3, 11) else "sre_parse")
-        tree = parser.parse(pattern)
-    except Exception:
-        return []
-    return _seq(list(tree.data), False)
+        tree = _PARSER.parse(regex.pattern, regex.flags)
+    except re.error as exc:
+        raise RegexNotAnalysed(f"the standard parser refuses it: {exc}") from None
+    icase = bool(tree.state.flags & re.IGNORECASE)
+    examples = _read_seq(list(tree.data), icase, False)
+    for example in examples:
+        text = _text(example)
+        if regex.fullmatch(text) is None:
+            raise RegexNotAnalysed(
+                f"it refuses {text!r}, the audit's own example of it, so the "
+                f"audit's reading of it is wrong")
+    return examples
 
 
-def _seq(items: list[Any], repeated: bool) -> list[str]:
-    results = [""]
+def _read_seq(items: list[Any], icase: bool, repeated: bool) -> list[_Example]:
+    results: list[_Example] = [()]
     for op, av in items:
-        options = _node(str(op), av, repeated)
-        results = [r + o for r in results for o in options][:_MAX_EXAMPLES]
+        options = _read_node(str(op), av, icase, repeated)
+        results = [r + o for r in results for o in options]
+        if len(results) > _MAX_EXAMPLES:
+            raise RegexNotAnalysed(
+                f"it has more than {_MAX_EXAMPLES} alternatives to enumerate")
     return results
 
 
-def _node(op: str, av: Any, repeated: bool) -> list[str]:
+def _read_node(op: str, av: Any, icase: bool, repeated: bool) -> list[_Example]:
     if op == "LITERAL":
-        return [chr(av)]
+        ch = chr(av).lower() if icase else chr(av)
+        return [(_Piece(ch, False, False),)]
     if op == "NOT_LITERAL":
-        return ["a" if chr(av) != "a" else "b"]
+        other = chr(av).lower()
+        ch = next(c for c in _SAMPLES
+                  if c != chr(av) and not (icase and c.lower() == other))
+        return [(_Piece(ch, False, True),)]
     if op == "ANY":
-        return ["a" if repeated else _DOT]
+        return [(_Piece("a", False, True) if repeated else _Piece(_DOT, False, False),)]
     if op == "IN":
-        return [_class_char(av)]
+        return [(_Piece(_class_sample(list(av), icase), False, True),)]
     if op == "BRANCH":
-        out: list[str] = []
+        out: list[_Example] = []
         for branch in av[1]:
-            out += _seq(list(branch), repeated)
-        return out[:_MAX_EXAMPLES] or [""]
+            out += _read_seq(list(branch), icase, repeated)
+            if len(out) > _MAX_EXAMPLES:
+                raise RegexNotAnalysed(
+                    f"it has more than {_MAX_EXAMPLES} alternatives to enumerate")
+        return out
     if op == "SUBPATTERN":
-        return _seq(list(av[-1]), repeated)
+        _group, add_flags, del_flags, sub = av
+        scoped = (icase or bool(add_flags & re.IGNORECASE)) and not (
+            del_flags & re.IGNORECASE)
+        return _read_seq(list(sub), scoped, repeated)
     if op == "ATOMIC_GROUP":
-        return _seq(list(av), repeated)
+        return _read_seq(list(av), icase, repeated)
     if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        low, _high, sub = av
-        once = _seq(list(sub), True)
-        if low == 0:
-            return [""] + once
-        return [o * min(low, 8) for o in once]
-    return [""]  # anchors, lookarounds, group references
+        return _read_repeat(av, icase)
+    if op == "AT" and str(av) in _ANCHORS:
+        return [()]
+    raise RegexNotAnalysed(f"it uses {_UNMODELLED.get(op, op)}, which the audit "
+                           f"does not model")
 
 
-def _class_char(items: Any) -> str:
-    items = list(items)
-    if any(str(op) == "NEGATE" for op, _ in items):
-        excluded = "".join(chr(av) for op, av in items if str(op) == "LITERAL")
-        return next(ch for ch in "ax0-" if ch not in excluded)
-    picks = []
+def _read_repeat(av: Any, icase: bool) -> list[_Example]:
+    low, high, sub = av
+    if high == 0:
+        return [()]
+    if low > _MAX_REPEAT:
+        raise RegexNotAnalysed(f"a repeat of at least {low} is longer than any "
+                               f"DNS label")
+    items = list(sub)
+    count = max(low, 1)
+    once = _read_seq(items, icase, True)
+    options: list[_Example] = [()] if low == 0 else []
+    if len(items) == 1 and str(items[0][0]) in ("ANY", "IN", "NOT_LITERAL"):
+        # One class, repeated: a wildcard that can hold any of its characters.
+        options += [(_Piece(ex[0].text * count, True, True),) for ex in once]
+    else:
+        options += [ex * count for ex in once]
+    return options
+
+
+def _class_sample(items: list[Any], icase: bool) -> str:
+    """A character ``[...]`` accepts, from _SAMPLES."""
+    negate = False
+    literals: set[str] = set()
+    ranges: list[tuple[int, int]] = []
+    categories: list[str] = []
     for op, av in items:
         name = str(op)
-        if name == "LITERAL":
-            picks.append(chr(av))
+        if name == "NEGATE":
+            negate = True
+        elif name == "LITERAL":
+            literals.add(chr(av))
         elif name == "RANGE":
-            low, high = av
-            picks.append("a" if low <= ord("a") <= high else chr(low))
-        elif name == "CATEGORY":
-            picks.append("1" if "DIGIT" in str(av) and "NOT" not in str(av)
-                         else "a")
-    for pick in picks:  # letters read most like a host
-        if pick.isalpha():
-            return pick
-    return picks[0] if picks else "a"
+            ranges.append((av[0], av[1]))
+        elif name == "CATEGORY" and str(av) in _CATEGORIES:
+            categories.append(str(av))
+        else:
+            raise RegexNotAnalysed(f"it uses {name} {av} in a character class, "
+                                   f"which the audit does not model")
+
+    def hit(c: str) -> bool:
+        return (c in literals or any(lo <= ord(c) <= hi for lo, hi in ranges)
+                or any(_CATEGORIES[cat](c) for cat in categories))
+
+    for c in _SAMPLES:
+        inside = hit(c) or (icase and (hit(c.lower()) or hit(c.upper())))
+        if inside != negate:
+            return c.lower() if icase else c
+    raise RegexNotAnalysed("it has a character class the audit cannot sample")
+
+
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+_CATEGORIES: dict[str, Callable[[str], bool]] = {
+    "CATEGORY_DIGIT": str.isdigit,
+    "CATEGORY_NOT_DIGIT": lambda c: not c.isdigit(),
+    "CATEGORY_WORD": _is_word,
+    "CATEGORY_NOT_WORD": lambda c: not _is_word(c),
+    "CATEGORY_SPACE": str.isspace,
+    "CATEGORY_NOT_SPACE": lambda c: not c.isspace(),
+}
+
+
+def regex_examples(pattern: Union[str, re.Pattern[str]]) -> list[str]:
+    """Strings ``pattern`` matches, one per path through it, with optional
+    parts both left out and taken once; a lone ``.`` shows as ``\\x00``.
+    Raises :class:`RegexNotAnalysed` for a regex the audit cannot read."""
+    return ["".join(p.text for p in ex) for ex in _read(_compiled(pattern))]
+
+
+def _compiled(pattern: Union[str, re.Pattern[str]]) -> re.Pattern[str]:
+    if not isinstance(pattern, str):
+        return pattern
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise RegexNotAnalysed(f"it does not compile: {exc}") from None
 
 
 def _origin_host(origin: str) -> Optional[str]:
@@ -347,7 +470,14 @@ def _origin_host(origin: str) -> Optional[str]:
 
 def regex_candidates(pattern: str) -> list[tuple[str, str]]:
     """``(origin, trick)`` pairs an attacker could obtain, derived from the
-    hosts ``pattern`` is written for. ``trick`` is a finding code."""
+    hosts ``pattern`` is written for. ``trick`` is a finding code. Raises
+    :class:`RegexNotAnalysed` for a regex the audit cannot read."""
+    return _candidates(pattern, regex_examples(pattern))
+
+
+def _candidates(pattern: str, examples: list[str]) -> list[tuple[str, str]]:
+    """regex_candidates from the hosts written in ``pattern`` and in its
+    ``examples`` (none when the regex could not be read)."""
     out: list[tuple[str, str]] = [
         (f"https://{_ATTACKER}", "regex-any-origin"),
         (f"http://{_ATTACKER}", "regex-any-origin"),
@@ -355,7 +485,7 @@ def regex_candidates(pattern: str) -> list[tuple[str, str]]:
     ]
     written = literal_hosts(pattern)
     hosts = list(written)
-    for example in regex_examples(pattern):
+    for example in examples:
         intended = example.replace(_DOT, ".")
         host = _origin_host(intended)
         if host is None:
@@ -439,14 +569,26 @@ def _audit_regex(regex: re.Pattern[str], creds: bool,
     subject = f"allow_origin_regex {show_regex(pattern)}"
     leak = "high" if creds else "medium"
     with_creds = " with credentials" if creds else ""
+    # Fail closed: whatever stops the analysis becomes a finding of its own,
+    # and whatever was found before it still counts.
+    problems: list[str] = []
+    examples: list[_Example] = []
+    try:
+        examples = _read(regex)
+    except RegexNotAnalysed as exc:
+        problems.append(str(exc))
+    except Exception as exc:  # the reader itself broke: say so, never "clean"
+        problems.append(f"the audit's regex reader failed ({type(exc).__name__}: "
+                        f"{exc})")
     matched: dict[str, list[str]] = {}
-    for origin, trick in regex_candidates(pattern):
-        try:
-            hit = regex.fullmatch(origin) is not None
-        except Exception:
-            hit = False
-        if hit:
-            matched.setdefault(trick, []).append(origin)
+    try:
+        for origin, trick in _candidates(pattern, [
+                "".join(p.text for p in ex) for ex in examples]):
+            if regex.fullmatch(origin) is not None:
+                matched.setdefault(trick, []).append(origin)
+    except Exception as exc:  # as above: a broken check is reported
+        problems.append(f"trying origins against it failed ({type(exc).__name__}: "
+                        f"{exc})")
 
     out: list[Finding] = []
 
@@ -499,4 +641,14 @@ def _audit_regex(regex: re.Pattern[str], creds: bool,
             f"trusted with credentials; anyone on the network path can "
             f"inject script into them",
             "require 'https://' (drop 'https?' and 'http://' alternatives)")
+    if problems:
+        # High whatever the credentials: an audit gate must not pass what it
+        # cannot read, and high is what fails the default --fail-on.
+        out.append(Finding(
+            "high", "regex-unanalysed", subject,
+            f"could not analyse the regex: {'; '.join(problems)}; review by hand",
+            "write it with literal text, classes, groups and repeats only (no "
+            "lookarounds or backreferences), or list the origins in "
+            "allow_origins, where 'https://*.example.com' patterns are audited",
+            route))
     return out

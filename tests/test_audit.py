@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 
 from corsfast import Policy, Router
 from corsfast._audit import (
+    RegexNotAnalysed,
     audit,
     is_shared_suffix,
     literal_hosts,
@@ -98,7 +100,8 @@ def test_regex_helpers() -> None:
     assert literal_hosts(r"https://(www\.)?example\.com|https://\w+\.test\.org") == [
         "example.com", "test.org"]
     assert "https://app\x00example\x00com" in regex_examples(r"https://app.example.com")
-    assert regex_examples("(unbalanced") == []
+    with pytest.raises(RegexNotAnalysed, match="does not compile"):
+        regex_examples("(unbalanced")
     origins = [o for o, _ in regex_candidates(r"https://api\.example\.co\.uk")]
     assert "https://evilexample.co.uk" in origins
     assert "https://api.example.co.uk.evil.test" in origins
@@ -107,6 +110,72 @@ def test_regex_helpers() -> None:
     assert registrable("127.0.0.1") == "127.0.0.1"
     assert is_shared_suffix("github.io") and is_shared_suffix("VERCEL.APP")
     assert not is_shared_suffix("example.com")
+
+
+# -- regexes the audit cannot read: a finding, never "clean" ---------------------------
+
+
+@pytest.mark.parametrize("pattern, reason", [
+    (r"https://(?!admin\.)[a-z]+\.example\.com", "negative lookahead"),
+    (r"https://(?=[a-z])[a-z]+\.example\.com", "lookahead"),
+    (r"https://([a-z]+)\.\1\.com", "backreference"),
+    (r"https://(a)?(?(1)b|c)\.example\.com", "conditional group"),
+    (r"\bhttps://app\.example\.com", "word-boundary"),
+    (r"https://[a-z]{100}\.example\.com", "repeat of at least 100"),
+    ("https://" + "(ab|cd)" * 9 + r"\.example\.com", "more than 256 alternatives"),
+    (r"https://app$\.example\.com", "audit's own example"),
+])
+@pytest.mark.parametrize("creds", [True, False])
+def test_unreadable_regex_is_a_high_finding(pattern: str, reason: str,
+                                            creds: bool) -> None:
+    findings = {f.code: f for f in audit(Policy(allow_origin_regex=pattern,
+                                                 allow_credentials=creds))}
+    finding = findings["regex-unanalysed"]
+    assert finding.severity == "high"
+    assert finding.message.startswith("could not analyse the regex: ")
+    assert finding.message.endswith("; review by hand")
+    assert reason in finding.message
+    assert finding.subject == f"allow_origin_regex r'{pattern}'"
+
+
+def test_unreadable_regex_keeps_what_was_found_before() -> None:
+    # The lookahead stops the reader; the unescaped dots are still caught
+    # from the hosts written in the pattern.
+    found = codes(Policy(allow_origin_regex=r"https://(?!x)app.example.com",
+                         allow_credentials=True))
+    assert found == {"regex-unanalysed": "high", "regex-unescaped-dot": "high"}
+
+
+def test_reader_failure_of_any_kind_is_a_finding() -> None:
+    # A deeply nested (but valid) regex read with little stack left: the
+    # reader hits RecursionError, which must surface as a finding.
+    pattern = "https://" + "(" * 200 + "a" + ")" * 200 + r"\.example\.com"
+    policy = Policy(allow_origin_regex=pattern)
+    assert codes(policy) == {}  # with the normal stack it reads fine
+    limit = sys.getrecursionlimit()
+    depth = len(inspect.stack(0))
+    sys.setrecursionlimit(depth + 120)
+    try:
+        findings = audit(policy)
+    finally:
+        sys.setrecursionlimit(limit)
+    (finding,) = findings
+    assert finding.code == "regex-unanalysed" and finding.severity == "high"
+    assert "RecursionError" in finding.message
+
+
+def test_audit_command_never_calls_an_unreadable_regex_clean() -> None:
+    result = run("audit", "--allow-origin-regex",
+                 r"https://(?!admin\.)[a-z0-9-]+\.example\.com")
+    assert result.returncode == 1, result.stdout
+    assert "clean" not in result.stdout
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("HIGH   allow_origin_regex ")
+    assert "could not analyse the regex" in first and "review by hand" in first
+    data = json.loads(run("audit", "--json", "--allow-origin-regex",
+                          r"https://(?!admin\.)[a-z0-9-]+\.example\.com").stdout)
+    assert [f["code"] for f in data["findings"]] == ["regex-unanalysed"]
+    assert data["counts"]["high"] == 1
 
 
 # -- origins and other settings ------------------------------------------------------
