@@ -11,7 +11,10 @@ A regex is judged by trying it, not by reading it: attacker-style origins
 are derived from the hosts written in the pattern (``https://appxexample.com``
 for an unescaped dot, ``https://example.com.evil.test`` for a pattern that
 runs past the host, ``https://evilexample.com`` for one not anchored at a
-label boundary, ...) and every one the regex accepts is reported.
+label boundary, ...) and from its wildcards, each filled with attacker text
+(``https://evil.test/.example.com`` for ``https://.*\\.example\\.com``); every
+string the regex accepts is reported. A regex the audit cannot read is a
+finding too (``regex-unanalysed``): the audit never calls it clean.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple, Optional, Union
 
-from ._policy import Policy
+from ._policy import ConfigError, Policy
 from ._router import Router
 
 __all__ = [
@@ -535,6 +538,125 @@ def _candidates(pattern: str, examples: list[str]) -> list[tuple[str, str]]:
     return unique
 
 
+# -- regex: what its wildcards can hold ------------------------------------------
+# Each wildcard piece of each example is replaced by attacker text; every
+# string the regex then accepts is classified by what a browser (or a URL
+# parser) would make of it. Only strings the regex really accepts are
+# reported.
+
+_PAYLOADS = (
+    "evil", "evil.test",                            # a label, labels
+    "evil.test/", "evil.test?", "evil.test#", "evil.test\\",   # end the host
+    "evil/", "evil?", "evil#", "evil\\",            # ... without a dot
+    "https://evil.test/", "@evil.test", "@evil",     # a new URL, userinfo
+    "evil://",                                      # a scheme
+)
+# A serialized origin as browsers send it (docs/spec.md, "4. Request
+# rules", item 3): lowercase scheme, host labels of [a-z0-9_-] (dotted-quad
+# included) or a bracketed IPv6 address, and an optional port.
+_SERIALIZED = re.compile(r"[a-z][a-z0-9+.-]*://(?:\[[0-9a-f:.]+\]|"
+                         r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?)(?::[0-9]+)?")
+
+
+def _url_host(text: str) -> Optional[str]:
+    """The host a URL parser reads from ``scheme://...``: the authority ends
+    at '/', '?', '#' or '\\' (https://url.spec.whatwg.org/#authority-state),
+    loses any 'userinfo@' and any ':port'."""
+    _scheme, sep, rest = text.partition("://")
+    if not sep:
+        return None
+    authority = re.split(r"[/?#\\]", rest, maxsplit=1)[0].rpartition("@")[2]
+    if authority.startswith("["):
+        host = authority[: authority.find("]") + 1]
+    else:
+        host = authority.split(":", 1)[0]
+    return host.lower() or None
+
+
+def _intended_domains(pattern: str, examples: list[_Example]) -> set[str]:
+    """The registrable domains the pattern spells out: those of examples
+    whose registrable part is literal text, else of the hosts written in it."""
+    out: set[str] = set()
+    for example in examples:
+        text = _text(example)
+        if not _SERIALIZED.fullmatch(text):
+            continue
+        host = _url_host(text) or ""
+        host_end = text.index("://") + 3 + len(host)
+        domain_start = host_end - len(registrable(host))
+        pos, literal = 0, True
+        for piece in example:
+            end = pos + len(piece.text)
+            if piece.varies and pos < host_end and end > domain_start:
+                literal = False
+            pos = end
+        if literal:
+            out.add(registrable(host))
+    return out or {registrable(h) for h in literal_hosts(pattern)}
+
+
+def _wildcards(regex: re.Pattern[str], examples: list[_Example]
+               ) -> tuple[dict[str, list[str]], Optional[str]]:
+    """``code -> origins`` the regex accepts once attacker text stands in a
+    wildcard, and a subdomain pattern entry that could replace the regex."""
+    intended = _intended_domains(regex.pattern, examples)
+    found: dict[str, list[str]] = {}
+    entry: Optional[str] = None
+    for example in examples:
+        for i, piece in enumerate(example):
+            if not piece.free:
+                continue
+            before, after = _text(example[:i]), _text(example[i + 1:])
+            for payload in _PAYLOADS:
+                candidate = before + payload + after
+                if regex.fullmatch(candidate) is None:
+                    continue
+                code = _classify(candidate, intended)
+                if code is None:
+                    continue
+                if candidate not in found.setdefault(code, []):
+                    found[code].append(candidate)
+                if code == "regex-wildcard-label" and (
+                        entry is None or not entry.startswith("https:")):
+                    entry = _entry_for(regex, example, i) or entry
+    return found, entry
+
+
+def _classify(candidate: str, intended: set[str]) -> Optional[str]:
+    scheme, sep, _rest = candidate.partition("://")
+    if not sep:
+        return None
+    if "evil" in scheme:
+        return "regex-any-scheme"
+    host = _url_host(candidate)
+    if host is None or registrable(host) in intended:
+        return None
+    if _SERIALIZED.fullmatch(candidate):
+        return "regex-other-domains"   # an origin a browser can send
+    return "regex-wildcard-label"      # a string naming another host
+
+
+def _entry_for(regex: re.Pattern[str], example: _Example, i: int) -> Optional[str]:
+    """'https://*.example.com' when the example is exactly literal
+    'scheme://', one wildcard that spans labels, literal '.example.com', and
+    Policy takes that entry."""
+    if any(p.varies for j, p in enumerate(example) if j != i):
+        return None
+    before, after = _text(example[:i]), _text(example[i + 1:])
+    if not (re.fullmatch(r"[a-z][a-z0-9+.-]*://", before) and after.startswith(".")
+            and _SERIALIZED.fullmatch(f"{before}x{after}")
+            and regex.fullmatch(f"{before}a.b{after}")):
+        return None
+    entry = f"{before}*{after}"
+    if is_shared_suffix(after[1:]):
+        return None  # strangers' hosts: no pattern entry is the fix
+    try:
+        Policy(allow_origins=[entry], allow_credentials=True)
+    except ConfigError:
+        return None  # a public suffix or an entry no browser sends: no advice
+    return entry
+
+
 def _escape_dots(pattern: str) -> str:
     """Escape each '.' that sits between host text (outside a class)."""
     out = []
@@ -589,6 +711,27 @@ def _audit_regex(regex: re.Pattern[str], creds: bool,
     except Exception as exc:  # as above: a broken check is reported
         problems.append(f"trying origins against it failed ({type(exc).__name__}: "
                         f"{exc})")
+    entry: Optional[str] = None
+    try:
+        wild, entry = _wildcards(regex, examples)
+    except Exception as exc:  # as above
+        problems.append(f"trying its wildcards failed ({type(exc).__name__}: "
+                        f"{exc})")
+        wild = {}
+    # A wildcard finding adds to the others only where they are silent: any
+    # origin says it all, a pattern running past the host or a host not
+    # anchored at a label already shows the stranger's domain.
+    if "regex-any-origin" in matched:
+        wild = {}
+    if matched.keys() & {"regex-suffix", "regex-prefix", "regex-shared-hosting"}:
+        wild.pop("regex-other-domains", None)
+    if "regex-suffix" in matched:
+        wild.pop("regex-wildcard-label", None)
+    shown = {origin for origins in matched.values() for origin in origins}
+    for code, origins in wild.items():
+        fresh = [o for o in origins if o not in shown]
+        if fresh:
+            matched[code] = fresh
 
     out: list[Finding] = []
 
@@ -641,6 +784,30 @@ def _audit_regex(regex: re.Pattern[str], creds: bool,
             f"trusted with credentials; anyone on the network path can "
             f"inject script into them",
             "require 'https://' (drop 'https?' and 'http://' alternatives)")
+    if creds and "regex-any-scheme" in matched:
+        add("high", "regex-any-scheme",
+            f"the scheme is a wildcard, so the regex accepts origins of any "
+            f"scheme, such as {matched['regex-any-scheme'][0]}, with credentials",
+            "spell out the scheme: start the pattern with 'https://'")
+    if "regex-other-domains" in matched:
+        add(leak, "regex-other-domains",
+            f"a wildcard stands in the registrable domain, so origins under "
+            f"other domains, such as {matched['regex-other-domains'][0]}, are "
+            f"trusted{with_creds}",
+            "spell out the registrable domain, e.g. "
+            "r'https://([a-z0-9-]+\\.)*example\\.com', or list each domain")
+    if creds and "regex-wildcard-label" in matched:
+        example = matched["regex-wildcard-label"][0]
+        add("high", "regex-wildcard-label",
+            f"a wildcard in the host matches more than label characters ('/', "
+            f"'?', '#', '@', '\\'), so the regex accepts {example}, which "
+            f"names the host {_url_host(example)}, with credentials",
+            f"use the pattern entry '{entry}' in allow_origins instead: it "
+            f"matches one or more labels of a-z, 0-9 and '-', nothing else"
+            if entry else
+            "let each wildcard match label characters only: '[a-z0-9-]+' for "
+            "one label, '([a-z0-9-]+\\.)*' for any number of them, never "
+            "'.*', '.+' or '[^.]+'")
     if problems:
         # High whatever the credentials: an audit gate must not pass what it
         # cannot read, and high is what fails the default --fail-on.

@@ -54,6 +54,28 @@ def codes(policy: Policy | Router) -> dict[str, str]:
     (r"https://[a-z0-9-]+\.github\.io", "regex-shared-hosting",
      "https://attacker.github.io"),
     (r"https?://([a-z]+\.)?example\.com", "regex-http", "http://example.com"),
+    # A wildcard that holds more than label characters names another host.
+    (r"https://.*\.example\.com", "regex-wildcard-label",
+     "https://evil.test/.example.com"),
+    (r"https://.+\.example\.com", "regex-wildcard-label",
+     "https://evil.test?.example.com"),
+    (r"https://[^.]+\.example\.com", "regex-wildcard-label",
+     "https://evil/.example.com"),
+    (r"https://[^/]+\.example\.com", "regex-wildcard-label",
+     "https://evil.test#.example.com"),
+    (r"https://app\.example\.com(:.*)?", "regex-wildcard-label",
+     "https://app.example.com:@evil.test"),
+    (r"(?i)HTTPS://.*\.EXAMPLE\.COM", "regex-wildcard-label",
+     "https://evil.test/.example.com"),
+    # A wildcard in the registrable domain: strangers' domains.
+    (r"https://app\.[a-z]+\.com", "regex-other-domains", "https://app.evil.com"),
+    (r"https://[a-z]+\.example\.[a-z]+", "regex-other-domains",
+     "https://a.example.evil"),
+    (r"https://app\.example\.com[^.]*", "regex-other-domains",
+     "https://app.example.comevil"),
+    # A wildcard scheme.
+    (r"[a-z]+://app\.example\.com", "regex-any-scheme", "evil://app.example.com"),
+    (r".*app\.example\.com", "regex-any-scheme", "evil://app.example.com"),
 ])
 def test_overmatching_regex_is_found_with_a_real_match(
         pattern: str, code: str, example: str) -> None:
@@ -73,11 +95,70 @@ def test_overmatching_regex_is_found_with_a_real_match(
     r"https://(app|admin)\.example\.com(:[0-9]+)?",
     r"https://([a-z0-9-]+\.)*example\.com",
     r"https://[a-z0-9-]+\.example\.com",
-    r"https://[^.]+\.example\.com",
     r"https://pr-[0-9]+\.preview\.example\.com",
+    r"https://([a-z0-9-]+\.)*example\.com(:[0-9]+)?",
+    r"https://[\w.-]+\.example\.com",
+    # Two registrable domains, each spelled out: both are the owner's.
+    r"https://(www\.example\.com|app\.example\.org)",
+    r"(?i)https://APP\.EXAMPLE\.COM",
 ])
 def test_tight_regex_is_clean(pattern: str) -> None:
     assert audit(Policy(allow_origin_regex=pattern, allow_credentials=True)) == []
+
+
+def test_wildcard_subdomain_regex_points_to_the_pattern_entry() -> None:
+    policy = Policy(allow_origin_regex=r"https://.*\.example\.com",
+                    allow_credentials=True)
+    (finding,) = audit(policy)
+    assert (finding.code, finding.severity) == ("regex-wildcard-label", "high")
+    assert finding.examples[0] == "https://evil.test/.example.com"
+    assert "names the host evil.test" in finding.message
+    assert finding.fix.startswith(
+        "use the pattern entry 'https://*.example.com' in allow_origins instead")
+    # The suggested entry is a valid replacement with nothing worse than the
+    # note every credentialed subdomain pattern gets.
+    assert codes(Policy(allow_origins=["https://*.example.com"],
+                        allow_credentials=True)) == {
+        "subdomains-with-credentials": "low"}
+
+
+@pytest.mark.parametrize("pattern", [
+    r"https://[^.]+\.example\.com",   # one label: '*.' would trust more
+    r"https://.*\.github\.io",         # a shared suffix: no entry is the fix
+    r"https://app\.example\.com(:.*)?",
+])
+def test_wildcard_label_fix_without_an_entry(pattern: str) -> None:
+    findings = {f.code: f for f in audit(Policy(allow_origin_regex=pattern,
+                                                 allow_credentials=True))}
+    fix = findings["regex-wildcard-label"].fix
+    assert fix.startswith("let each wildcard match label characters only")
+    assert "*." not in fix
+
+
+@pytest.mark.parametrize("pattern", [
+    r"https://.*\.example\.com",
+    r"[a-z]+://app\.example\.com",
+])
+def test_wildcard_label_and_scheme_matter_only_with_credentials(pattern: str) -> None:
+    found = codes(Policy(allow_origin_regex=pattern))
+    assert "regex-wildcard-label" not in found
+    assert "regex-any-scheme" not in found
+
+
+def test_other_domains_is_medium_without_credentials() -> None:
+    assert codes(Policy(allow_origin_regex=r"https://app\.[a-z]+\.com")) == {
+        "regex-other-domains": "medium"}
+
+
+def test_wildcard_findings_give_way_to_the_plainer_ones() -> None:
+    # '.*' alone: "any origin" says everything; the pattern running past the
+    # host already shows the stranger's domain.
+    assert "regex-wildcard-label" not in codes(Policy(
+        allow_origin_regex=".*", allow_credentials=True))
+    found = codes(Policy(allow_origin_regex=r"https://app\.example\.com.*",
+                         allow_credentials=True))
+    assert "regex-suffix" in found
+    assert not {"regex-wildcard-label", "regex-other-domains"} & set(found)
 
 
 def test_regex_severity_drops_without_credentials() -> None:
@@ -260,6 +341,17 @@ def test_audit_command_high_finding_exits_1(tmp_path: Path) -> None:
     assert "https://appxexample.com" in first
     assert fix.strip() == r"fix: escape the dots: r'https://app\.example\.com'"
     assert result.stdout.splitlines()[-1] == f"{path}: 1 finding (1 high)"
+
+
+def test_audit_command_reports_a_wildcard_subdomain_regex() -> None:
+    result = run("audit", "--allow-origin-regex", r"https://.*\.example\.com",
+                 "--allow-credentials")
+    assert result.returncode == 1, result.stderr
+    first, fix = result.stdout.splitlines()[:2]
+    assert first.startswith(r"HIGH   allow_origin_regex r'https://.*\.example\.com': ")
+    assert "https://evil.test/.example.com" in first
+    assert fix.strip().startswith(
+        "fix: use the pattern entry 'https://*.example.com' in allow_origins")
 
 
 def test_audit_command_clean_exits_0() -> None:
