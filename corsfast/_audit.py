@@ -30,12 +30,15 @@ from ._policy import ConfigError, Policy
 from ._router import Router
 
 __all__ = [
+    "BROWSER_MAX_AGE",
     "Finding",
+    "Note",
     "RegexNotAnalysed",
     "SEVERITIES",
     "SHARED_HOSTING_SUFFIXES",
     "audit",
     "is_shared_suffix",
+    "notes",
     "regex_candidates",
     "regex_examples",
     "registrable",
@@ -44,8 +47,22 @@ __all__ = [
 SEVERITIES = ("high", "medium", "low")
 _RANK = {name: i for i, name in enumerate(SEVERITIES)}
 
-# Chromium caps Access-Control-Max-Age at 2 hours; Firefox at 24.
-MAX_AGE_BROWSER_CAP = 7200
+# What each engine keeps of Access-Control-Max-Age, in seconds. The Fetch
+# Standard lets a user agent impose its own limit on the value
+# (https://fetch.spec.whatwg.org/#cors-preflight-fetch, and the header at
+# https://fetch.spec.whatwg.org/#http-access-control-max-age); these are the
+# limits in the engines' sources:
+# - Chromium: services/network/public/cpp/cors/preflight_result.cc,
+#   kMaxTimeout = base::Hours(2), used since Chromium 76. The older Blink
+#   constant kMaxPreflightCacheTimeoutSeconds was 600.
+# - Firefox: netwerk/protocol/http/nsCORSListenerProxy.cpp,
+#   nsCORSPreflightListener::AddResultToCache caps the parsed value at 86400
+#   ("24 hours"); it is a constant there, not a network.cors_preflight.*
+#   preference.
+# - WebKit (Safari): Source/WebCore/loader/CrossOriginPreflightResultCache.cpp,
+#   maxPreflightCacheTimeout = 600_s.
+BROWSER_MAX_AGE = {"chromium": 7200, "firefox": 86400, "webkit": 600}
+MAX_AGE_BROWSER_CAP = BROWSER_MAX_AGE["chromium"]  # the most common cap
 
 # Suffixes under which anyone can get a host for free: trusting every
 # subdomain of one trusts strangers. Taken from the private section of the
@@ -139,6 +156,42 @@ def audit(target: Union[Policy, Router]) -> list[Finding]:
     return sorted(findings, key=lambda f: _RANK[f.severity])
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something worth knowing about a policy that is not a risk."""
+
+    code: str                # stable identifier, e.g. "max-age-by-browser"
+    subject: str             # the setting, e.g. "max_age 86400"
+    message: str
+    route: Optional[str] = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "route": self.route, "subject": self.subject,
+                "message": self.message, "data": dict(self.data)}
+
+
+def notes(target: Union[Policy, Router]) -> list[Note]:
+    """What each browser engine makes of the policy's max_age, per route."""
+    policies = (list(target.routes().items()) if isinstance(target, Router)
+                else [(None, target)])
+    out: list[Note] = []
+    for route, policy in policies:
+        if policy.max_age is None:
+            continue
+        kept = {engine: min(policy.max_age, cap)
+                for engine, cap in BROWSER_MAX_AGE.items()}
+        message = (
+            f"browsers keep a preflight answer for Chromium {kept['chromium']} s, "
+            f"Firefox {kept['firefox']} s, WebKit (Safari) {kept['webkit']} s"
+            if policy.max_age else
+            "no browser keeps the preflight answer: every request that needs a "
+            "preflight gets one")
+        out.append(Note("max-age-by-browser", f"max_age {policy.max_age}",
+                        message, route, {"max_age": policy.max_age, "kept": kept}))
+    return out
+
+
 def _audit_policy(policy: Policy, route: Optional[str]) -> list[Finding]:
     out: list[Finding] = []
     creds = policy.allow_credentials
@@ -213,9 +266,11 @@ def _audit_policy(policy: Policy, route: Optional[str]) -> list[Finding]:
             "\"x-request-id\"]")
     if policy.max_age is not None and policy.max_age > MAX_AGE_BROWSER_CAP:
         add("low", "long-max-age", f"max_age {policy.max_age}",
-            f"browsers keep a preflight answer up to {policy.max_age} s "
-            f"(Chromium caps it at {MAX_AGE_BROWSER_CAP}), so a tightened "
-            f"policy reaches them late",
+            f"Chromium keeps a preflight answer at most {MAX_AGE_BROWSER_CAP} s "
+            f"and WebKit at most {BROWSER_MAX_AGE['webkit']} s, so the rest "
+            f"is ignored there; Firefox keeps up to "
+            f"{min(policy.max_age, BROWSER_MAX_AGE['firefox'])} s, so a "
+            f"tightened policy reaches its users late",
             f"use max_age = {MAX_AGE_BROWSER_CAP} or less")
     if policy.allow_private_network:
         add("medium", "private-network", "allow_private_network true",

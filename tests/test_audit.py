@@ -17,6 +17,7 @@ from corsfast._audit import (
     audit,
     is_shared_suffix,
     literal_hosts,
+    notes,
     regex_candidates,
     regex_examples,
     registrable,
@@ -311,6 +312,44 @@ def test_wildcards_max_age_and_private_network() -> None:
     assert codes(Policy(allow_origins="*")) == {"any-origin": "low"}
 
 
+def test_long_max_age_starts_above_chromiums_cap() -> None:
+    assert "long-max-age" not in codes(Policy(allow_origins="*", max_age=7200))
+    (finding,) = [f for f in audit(Policy(allow_origins="*", max_age=7201))
+                  if f.code == "long-max-age"]
+    assert finding.severity == "low"
+    assert "Chromium keeps a preflight answer at most 7200 s" in finding.message
+    assert "WebKit at most 600 s" in finding.message
+    assert "Firefox keeps up to 7201 s" in finding.message
+
+
+@pytest.mark.parametrize("max_age, kept", [
+    (86400, {"chromium": 7200, "firefox": 86400, "webkit": 600}),
+    (7200, {"chromium": 7200, "firefox": 7200, "webkit": 600}),
+    (601, {"chromium": 601, "firefox": 601, "webkit": 600}),
+    (600, {"chromium": 600, "firefox": 600, "webkit": 600}),
+    (5, {"chromium": 5, "firefox": 5, "webkit": 5}),
+])
+def test_max_age_note_says_what_each_engine_keeps(max_age: int,
+                                                  kept: dict[str, int]) -> None:
+    (note,) = notes(Policy(allow_origins="*", max_age=max_age))
+    assert note.code == "max-age-by-browser"
+    assert note.subject == f"max_age {max_age}"
+    assert note.data == {"max_age": max_age, "kept": kept}
+    assert note.message == (
+        f"browsers keep a preflight answer for Chromium {kept['chromium']} s, "
+        f"Firefox {kept['firefox']} s, WebKit (Safari) {kept['webkit']} s")
+
+
+def test_max_age_note_for_zero_none_and_routes() -> None:
+    (note,) = notes(Policy(allow_origins="*", max_age=0))
+    assert note.message.startswith("no browser keeps the preflight answer")
+    assert notes(Policy(allow_origins="*")) == []
+    router = Router({"/api": Policy(allow_origins="*", max_age=9000),
+                     "/": Policy(allow_origins="*")})
+    (note,) = notes(router)
+    assert note.route == "/api" and note.data["kept"]["chromium"] == 7200
+
+
 def test_predicate_is_named_as_unaudited() -> None:
     assert codes(Policy(allow_origin_predicate=lambda o: True)) == {
         "predicate-not-audited": "low"}
@@ -357,7 +396,21 @@ def test_audit_command_reports_a_wildcard_subdomain_regex() -> None:
 def test_audit_command_clean_exits_0() -> None:
     result = run("audit", "--config", "examples/policy.toml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "examples/policy.toml: clean, no findings\n"
+    assert result.stdout == (
+        "INFO   max_age 600: browsers keep a preflight answer for Chromium 600 s, "
+        "Firefox 600 s, WebKit (Safari) 600 s\n"
+        "examples/policy.toml: clean, no findings\n")
+
+
+def test_audit_command_info_lines_never_fail() -> None:
+    flags = ["--allow-origin", "https://app.example.com", "--max-age", "86400"]
+    result = run("audit", *flags)
+    assert result.returncode == 0
+    assert ("INFO   max_age 86400: browsers keep a preflight answer for Chromium "
+            "7200 s, Firefox 86400 s, WebKit (Safari) 600 s\n") in result.stdout
+    # Only the low finding, never the note, makes --fail-on low fail.
+    assert run("audit", "--allow-origin", "https://app.example.com",
+               "--max-age", "600", "--fail-on", "low").returncode == 0
 
 
 def test_audit_fail_on() -> None:
@@ -371,8 +424,15 @@ def test_audit_json_shape() -> None:
     result = run("audit", "--config", "examples/risky.toml", "--json")
     assert result.returncode == 1
     data = json.loads(result.stdout)
-    assert set(data) == {"source", "findings", "counts", "fail_on"}
+    assert set(data) == {"source", "findings", "notes", "counts", "fail_on"}
     assert data["counts"] == {"high": 3, "medium": 2, "low": 2}
+    assert data["notes"] == [{
+        "code": "max-age-by-browser", "route": None, "subject": "max_age 86400",
+        "message": "browsers keep a preflight answer for Chromium 7200 s, "
+                   "Firefox 86400 s, WebKit (Safari) 600 s",
+        "data": {"max_age": 86400,
+                 "kept": {"chromium": 7200, "firefox": 86400, "webkit": 600}},
+    }]
     assert data["fail_on"] == "high"
     for f in data["findings"]:
         assert set(f) == {"severity", "code", "route", "subject", "message",
