@@ -273,11 +273,20 @@ def _audit_policy(policy: Policy, route: Optional[str]) -> list[Finding]:
             f"tightened policy reaches its users late",
             f"use max_age = {MAX_AGE_BROWSER_CAP} or less")
     if policy.allow_private_network:
-        add("medium", "private-network", "allow_private_network true",
-            "public websites among the allowed origins may reach this server "
-            "on a private network or loopback address",
-            "turn it off unless public pages must call this private server, "
-            "and then trust only their exact origins")
+        # https://developer.chrome.com/blog/local-network-access (June 2025):
+        # Private Network Access was put on hold and Local Network Access, a
+        # user permission, replaces it; blink-dev's intent to ship it names
+        # Chrome 142 for the launch.
+        add("low", "private-network", "allow_private_network true",
+            "this answers legacy Private Network Access preflights "
+            "(Access-Control-Request-Private-Network); Chrome shelved them in "
+            "favour of Local Network Access, a permission prompt since Chrome "
+            "142 with no server opt-in header, so the setting no longer decides "
+            "whether a page reaches this server; ordinary CORS still applies to "
+            "every request",
+            "turn it off unless clients on older Chrome versions still send "
+            "these preflights; for Local Network Access there is nothing to "
+            "set on the server")
     return out
 
 

@@ -305,7 +305,7 @@ def test_wildcards_max_age_and_private_network() -> None:
         "any-method-with-credentials": "low",
         "any-header-with-credentials": "low",
         "long-max-age": "low",
-        "private-network": "medium",
+        "private-network": "low",
     }
     assert codes(Policy(allow_origins=["https://a.example.com"], max_age=7200,
                         allow_methods="*", allow_headers="*")) == {}
@@ -348,6 +348,17 @@ def test_max_age_note_for_zero_none_and_routes() -> None:
                      "/": Policy(allow_origins="*")})
     (note,) = notes(router)
     assert note.route == "/api" and note.data["kept"]["chromium"] == 7200
+
+
+def test_private_network_is_called_legacy() -> None:
+    (finding,) = audit(Policy(allow_origins=["https://app.example.com"],
+                              allow_private_network=True))
+    assert (finding.code, finding.severity) == ("private-network", "low")
+    for words in ("legacy Private Network Access", "Local Network Access",
+                  "Chrome 142", "no server opt-in header",
+                  "ordinary CORS still applies"):
+        assert words in finding.message
+    assert codes(Policy(allow_origins=["https://app.example.com"])) == {}
 
 
 def test_predicate_is_named_as_unaudited() -> None:
@@ -425,7 +436,7 @@ def test_audit_json_shape() -> None:
     assert result.returncode == 1
     data = json.loads(result.stdout)
     assert set(data) == {"source", "findings", "notes", "counts", "fail_on"}
-    assert data["counts"] == {"high": 3, "medium": 2, "low": 2}
+    assert data["counts"] == {"high": 3, "medium": 1, "low": 3}
     assert data["notes"] == [{
         "code": "max-age-by-browser", "route": None, "subject": "max_age 86400",
         "message": "browsers keep a preflight answer for Chromium 7200 s, "
