@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any, Optional, Sequence, TextIO, Union
 
-from ._audit import SEVERITIES, audit, show_regex
+from ._audit import SEVERITIES, audit, notes, show_regex
 from ._config import policy_from_file, policy_from_mapping
 from ._engine import ENGINE, check_request
 from ._origins import EntryError, parse_origin_entry
@@ -359,7 +359,8 @@ examples:
 
 severities: high = an origin anyone can obtain is trusted with credentials;
 medium = the same without credentials, or a risky feature is on;
-low = fine on purpose, worth a second look.
+low = fine on purpose, worth a second look; info lines (what each browser
+keeps of max_age) never change the exit status.
 exit status: 0 clean (nothing at --fail-on or worse), 1 findings, 2 usage or
 configuration error
 """
@@ -373,11 +374,13 @@ def _failing(severities: Sequence[str], fail_on: str) -> bool:
 def _cmd_audit(ns: argparse.Namespace, out: TextIO) -> int:
     target, source = _load_target(ns)
     findings = audit(target)
+    infos = notes(target)
     status = FOUND if _failing([f.severity for f in findings], ns.fail_on) else OK
     if ns.json:
         out.write(json.dumps({
             "source": source,
             "findings": [f.to_dict() for f in findings],
+            "notes": [n.to_dict() for n in infos],
             "counts": _counts(findings),
             "fail_on": ns.fail_on,
         }, indent=2) + "\n")
@@ -386,6 +389,9 @@ def _cmd_audit(ns: argparse.Namespace, out: TextIO) -> int:
         where = f"[{f.route}] " if f.route is not None else ""
         out.write(f"{f.severity.upper():<7}{where}{f.subject}: {f.message}\n")
         out.write(f"{'':7}fix: {f.fix}\n")
+    for n in infos:
+        where = f"[{n.route}] " if n.route is not None else ""
+        out.write(f"{'INFO':<7}{where}{n.subject}: {n.message}\n")
     out.write(_summary(findings, f"{source}: ") + "\n")
     return status
 

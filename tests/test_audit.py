@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import subprocess
@@ -12,9 +13,11 @@ import pytest
 
 from corsfast import Policy, Router
 from corsfast._audit import (
+    RegexNotAnalysed,
     audit,
     is_shared_suffix,
     literal_hosts,
+    notes,
     regex_candidates,
     regex_examples,
     registrable,
@@ -52,6 +55,28 @@ def codes(policy: Policy | Router) -> dict[str, str]:
     (r"https://[a-z0-9-]+\.github\.io", "regex-shared-hosting",
      "https://attacker.github.io"),
     (r"https?://([a-z]+\.)?example\.com", "regex-http", "http://example.com"),
+    # A wildcard that holds more than label characters names another host.
+    (r"https://.*\.example\.com", "regex-wildcard-label",
+     "https://evil.test/.example.com"),
+    (r"https://.+\.example\.com", "regex-wildcard-label",
+     "https://evil.test?.example.com"),
+    (r"https://[^.]+\.example\.com", "regex-wildcard-label",
+     "https://evil/.example.com"),
+    (r"https://[^/]+\.example\.com", "regex-wildcard-label",
+     "https://evil.test#.example.com"),
+    (r"https://app\.example\.com(:.*)?", "regex-wildcard-label",
+     "https://app.example.com:@evil.test"),
+    (r"(?i)HTTPS://.*\.EXAMPLE\.COM", "regex-wildcard-label",
+     "https://evil.test/.example.com"),
+    # A wildcard in the registrable domain: strangers' domains.
+    (r"https://app\.[a-z]+\.com", "regex-other-domains", "https://app.evil.com"),
+    (r"https://[a-z]+\.example\.[a-z]+", "regex-other-domains",
+     "https://a.example.evil"),
+    (r"https://app\.example\.com[^.]*", "regex-other-domains",
+     "https://app.example.comevil"),
+    # A wildcard scheme.
+    (r"[a-z]+://app\.example\.com", "regex-any-scheme", "evil://app.example.com"),
+    (r".*app\.example\.com", "regex-any-scheme", "evil://app.example.com"),
 ])
 def test_overmatching_regex_is_found_with_a_real_match(
         pattern: str, code: str, example: str) -> None:
@@ -71,11 +96,70 @@ def test_overmatching_regex_is_found_with_a_real_match(
     r"https://(app|admin)\.example\.com(:[0-9]+)?",
     r"https://([a-z0-9-]+\.)*example\.com",
     r"https://[a-z0-9-]+\.example\.com",
-    r"https://[^.]+\.example\.com",
     r"https://pr-[0-9]+\.preview\.example\.com",
+    r"https://([a-z0-9-]+\.)*example\.com(:[0-9]+)?",
+    r"https://[\w.-]+\.example\.com",
+    # Two registrable domains, each spelled out: both are the owner's.
+    r"https://(www\.example\.com|app\.example\.org)",
+    r"(?i)https://APP\.EXAMPLE\.COM",
 ])
 def test_tight_regex_is_clean(pattern: str) -> None:
     assert audit(Policy(allow_origin_regex=pattern, allow_credentials=True)) == []
+
+
+def test_wildcard_subdomain_regex_points_to_the_pattern_entry() -> None:
+    policy = Policy(allow_origin_regex=r"https://.*\.example\.com",
+                    allow_credentials=True)
+    (finding,) = audit(policy)
+    assert (finding.code, finding.severity) == ("regex-wildcard-label", "high")
+    assert finding.examples[0] == "https://evil.test/.example.com"
+    assert "names the host evil.test" in finding.message
+    assert finding.fix.startswith(
+        "use the pattern entry 'https://*.example.com' in allow_origins instead")
+    # The suggested entry is a valid replacement with nothing worse than the
+    # note every credentialed subdomain pattern gets.
+    assert codes(Policy(allow_origins=["https://*.example.com"],
+                        allow_credentials=True)) == {
+        "subdomains-with-credentials": "low"}
+
+
+@pytest.mark.parametrize("pattern", [
+    r"https://[^.]+\.example\.com",   # one label: '*.' would trust more
+    r"https://.*\.github\.io",         # a shared suffix: no entry is the fix
+    r"https://app\.example\.com(:.*)?",
+])
+def test_wildcard_label_fix_without_an_entry(pattern: str) -> None:
+    findings = {f.code: f for f in audit(Policy(allow_origin_regex=pattern,
+                                                 allow_credentials=True))}
+    fix = findings["regex-wildcard-label"].fix
+    assert fix.startswith("let each wildcard match label characters only")
+    assert "*." not in fix
+
+
+@pytest.mark.parametrize("pattern", [
+    r"https://.*\.example\.com",
+    r"[a-z]+://app\.example\.com",
+])
+def test_wildcard_label_and_scheme_matter_only_with_credentials(pattern: str) -> None:
+    found = codes(Policy(allow_origin_regex=pattern))
+    assert "regex-wildcard-label" not in found
+    assert "regex-any-scheme" not in found
+
+
+def test_other_domains_is_medium_without_credentials() -> None:
+    assert codes(Policy(allow_origin_regex=r"https://app\.[a-z]+\.com")) == {
+        "regex-other-domains": "medium"}
+
+
+def test_wildcard_findings_give_way_to_the_plainer_ones() -> None:
+    # '.*' alone: "any origin" says everything; the pattern running past the
+    # host already shows the stranger's domain.
+    assert "regex-wildcard-label" not in codes(Policy(
+        allow_origin_regex=".*", allow_credentials=True))
+    found = codes(Policy(allow_origin_regex=r"https://app\.example\.com.*",
+                         allow_credentials=True))
+    assert "regex-suffix" in found
+    assert not {"regex-wildcard-label", "regex-other-domains"} & set(found)
 
 
 def test_regex_severity_drops_without_credentials() -> None:
@@ -98,7 +182,8 @@ def test_regex_helpers() -> None:
     assert literal_hosts(r"https://(www\.)?example\.com|https://\w+\.test\.org") == [
         "example.com", "test.org"]
     assert "https://app\x00example\x00com" in regex_examples(r"https://app.example.com")
-    assert regex_examples("(unbalanced") == []
+    with pytest.raises(RegexNotAnalysed, match="does not compile"):
+        regex_examples("(unbalanced")
     origins = [o for o, _ in regex_candidates(r"https://api\.example\.co\.uk")]
     assert "https://evilexample.co.uk" in origins
     assert "https://api.example.co.uk.evil.test" in origins
@@ -107,6 +192,72 @@ def test_regex_helpers() -> None:
     assert registrable("127.0.0.1") == "127.0.0.1"
     assert is_shared_suffix("github.io") and is_shared_suffix("VERCEL.APP")
     assert not is_shared_suffix("example.com")
+
+
+# -- regexes the audit cannot read: a finding, never "clean" ---------------------------
+
+
+@pytest.mark.parametrize("pattern, reason", [
+    (r"https://(?!admin\.)[a-z]+\.example\.com", "negative lookahead"),
+    (r"https://(?=[a-z])[a-z]+\.example\.com", "lookahead"),
+    (r"https://([a-z]+)\.\1\.com", "backreference"),
+    (r"https://(a)?(?(1)b|c)\.example\.com", "conditional group"),
+    (r"\bhttps://app\.example\.com", "word-boundary"),
+    (r"https://[a-z]{100}\.example\.com", "repeat of at least 100"),
+    ("https://" + "(ab|cd)" * 9 + r"\.example\.com", "more than 256 alternatives"),
+    (r"https://app$\.example\.com", "audit's own example"),
+])
+@pytest.mark.parametrize("creds", [True, False])
+def test_unreadable_regex_is_a_high_finding(pattern: str, reason: str,
+                                            creds: bool) -> None:
+    findings = {f.code: f for f in audit(Policy(allow_origin_regex=pattern,
+                                                 allow_credentials=creds))}
+    finding = findings["regex-unanalysed"]
+    assert finding.severity == "high"
+    assert finding.message.startswith("could not analyse the regex: ")
+    assert finding.message.endswith("; review by hand")
+    assert reason in finding.message
+    assert finding.subject == f"allow_origin_regex r'{pattern}'"
+
+
+def test_unreadable_regex_keeps_what_was_found_before() -> None:
+    # The lookahead stops the reader; the unescaped dots are still caught
+    # from the hosts written in the pattern.
+    found = codes(Policy(allow_origin_regex=r"https://(?!x)app.example.com",
+                         allow_credentials=True))
+    assert found == {"regex-unanalysed": "high", "regex-unescaped-dot": "high"}
+
+
+def test_reader_failure_of_any_kind_is_a_finding() -> None:
+    # A deeply nested (but valid) regex read with little stack left: the
+    # reader hits RecursionError, which must surface as a finding.
+    pattern = "https://" + "(" * 200 + "a" + ")" * 200 + r"\.example\.com"
+    policy = Policy(allow_origin_regex=pattern)
+    assert codes(policy) == {}  # with the normal stack it reads fine
+    limit = sys.getrecursionlimit()
+    depth = len(inspect.stack(0))
+    sys.setrecursionlimit(depth + 120)
+    try:
+        findings = audit(policy)
+    finally:
+        sys.setrecursionlimit(limit)
+    (finding,) = findings
+    assert finding.code == "regex-unanalysed" and finding.severity == "high"
+    assert "RecursionError" in finding.message
+
+
+def test_audit_command_never_calls_an_unreadable_regex_clean() -> None:
+    result = run("audit", "--allow-origin-regex",
+                 r"https://(?!admin\.)[a-z0-9-]+\.example\.com")
+    assert result.returncode == 1, result.stdout
+    assert "clean" not in result.stdout
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("HIGH   allow_origin_regex ")
+    assert "could not analyse the regex" in first and "review by hand" in first
+    data = json.loads(run("audit", "--json", "--allow-origin-regex",
+                          r"https://(?!admin\.)[a-z0-9-]+\.example\.com").stdout)
+    assert [f["code"] for f in data["findings"]] == ["regex-unanalysed"]
+    assert data["counts"]["high"] == 1
 
 
 # -- origins and other settings ------------------------------------------------------
@@ -154,11 +305,60 @@ def test_wildcards_max_age_and_private_network() -> None:
         "any-method-with-credentials": "low",
         "any-header-with-credentials": "low",
         "long-max-age": "low",
-        "private-network": "medium",
+        "private-network": "low",
     }
     assert codes(Policy(allow_origins=["https://a.example.com"], max_age=7200,
                         allow_methods="*", allow_headers="*")) == {}
     assert codes(Policy(allow_origins="*")) == {"any-origin": "low"}
+
+
+def test_long_max_age_starts_above_chromiums_cap() -> None:
+    assert "long-max-age" not in codes(Policy(allow_origins="*", max_age=7200))
+    (finding,) = [f for f in audit(Policy(allow_origins="*", max_age=7201))
+                  if f.code == "long-max-age"]
+    assert finding.severity == "low"
+    assert "Chromium keeps a preflight answer at most 7200 s" in finding.message
+    assert "WebKit at most 600 s" in finding.message
+    assert "Firefox keeps up to 7201 s" in finding.message
+
+
+@pytest.mark.parametrize("max_age, kept", [
+    (86400, {"chromium": 7200, "firefox": 86400, "webkit": 600}),
+    (7200, {"chromium": 7200, "firefox": 7200, "webkit": 600}),
+    (601, {"chromium": 601, "firefox": 601, "webkit": 600}),
+    (600, {"chromium": 600, "firefox": 600, "webkit": 600}),
+    (5, {"chromium": 5, "firefox": 5, "webkit": 5}),
+])
+def test_max_age_note_says_what_each_engine_keeps(max_age: int,
+                                                  kept: dict[str, int]) -> None:
+    (note,) = notes(Policy(allow_origins="*", max_age=max_age))
+    assert note.code == "max-age-by-browser"
+    assert note.subject == f"max_age {max_age}"
+    assert note.data == {"max_age": max_age, "kept": kept}
+    assert note.message == (
+        f"browsers keep a preflight answer for Chromium {kept['chromium']} s, "
+        f"Firefox {kept['firefox']} s, WebKit (Safari) {kept['webkit']} s")
+
+
+def test_max_age_note_for_zero_none_and_routes() -> None:
+    (note,) = notes(Policy(allow_origins="*", max_age=0))
+    assert note.message.startswith("no browser keeps the preflight answer")
+    assert notes(Policy(allow_origins="*")) == []
+    router = Router({"/api": Policy(allow_origins="*", max_age=9000),
+                     "/": Policy(allow_origins="*")})
+    (note,) = notes(router)
+    assert note.route == "/api" and note.data["kept"]["chromium"] == 7200
+
+
+def test_private_network_is_called_legacy() -> None:
+    (finding,) = audit(Policy(allow_origins=["https://app.example.com"],
+                              allow_private_network=True))
+    assert (finding.code, finding.severity) == ("private-network", "low")
+    for words in ("legacy Private Network Access", "Local Network Access",
+                  "Chrome 142", "no server opt-in header",
+                  "ordinary CORS still applies"):
+        assert words in finding.message
+    assert codes(Policy(allow_origins=["https://app.example.com"])) == {}
 
 
 def test_predicate_is_named_as_unaudited() -> None:
@@ -193,10 +393,35 @@ def test_audit_command_high_finding_exits_1(tmp_path: Path) -> None:
     assert result.stdout.splitlines()[-1] == f"{path}: 1 finding (1 high)"
 
 
+def test_audit_command_reports_a_wildcard_subdomain_regex() -> None:
+    result = run("audit", "--allow-origin-regex", r"https://.*\.example\.com",
+                 "--allow-credentials")
+    assert result.returncode == 1, result.stderr
+    first, fix = result.stdout.splitlines()[:2]
+    assert first.startswith(r"HIGH   allow_origin_regex r'https://.*\.example\.com': ")
+    assert "https://evil.test/.example.com" in first
+    assert fix.strip().startswith(
+        "fix: use the pattern entry 'https://*.example.com' in allow_origins")
+
+
 def test_audit_command_clean_exits_0() -> None:
     result = run("audit", "--config", "examples/policy.toml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "examples/policy.toml: clean, no findings\n"
+    assert result.stdout == (
+        "INFO   max_age 600: browsers keep a preflight answer for Chromium 600 s, "
+        "Firefox 600 s, WebKit (Safari) 600 s\n"
+        "examples/policy.toml: clean, no findings\n")
+
+
+def test_audit_command_info_lines_never_fail() -> None:
+    flags = ["--allow-origin", "https://app.example.com", "--max-age", "86400"]
+    result = run("audit", *flags)
+    assert result.returncode == 0
+    assert ("INFO   max_age 86400: browsers keep a preflight answer for Chromium "
+            "7200 s, Firefox 86400 s, WebKit (Safari) 600 s\n") in result.stdout
+    # Only the low finding, never the note, makes --fail-on low fail.
+    assert run("audit", "--allow-origin", "https://app.example.com",
+               "--max-age", "600", "--fail-on", "low").returncode == 0
 
 
 def test_audit_fail_on() -> None:
@@ -210,8 +435,15 @@ def test_audit_json_shape() -> None:
     result = run("audit", "--config", "examples/risky.toml", "--json")
     assert result.returncode == 1
     data = json.loads(result.stdout)
-    assert set(data) == {"source", "findings", "counts", "fail_on"}
-    assert data["counts"] == {"high": 3, "medium": 2, "low": 2}
+    assert set(data) == {"source", "findings", "notes", "counts", "fail_on"}
+    assert data["counts"] == {"high": 3, "medium": 1, "low": 3}
+    assert data["notes"] == [{
+        "code": "max-age-by-browser", "route": None, "subject": "max_age 86400",
+        "message": "browsers keep a preflight answer for Chromium 7200 s, "
+                   "Firefox 86400 s, WebKit (Safari) 600 s",
+        "data": {"max_age": 86400,
+                 "kept": {"chromium": 7200, "firefox": 86400, "webkit": 600}},
+    }]
     assert data["fail_on"] == "high"
     for f in data["findings"]:
         assert set(f) == {"severity", "code", "route", "subject", "message",
