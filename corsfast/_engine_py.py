@@ -465,8 +465,8 @@ def _preflight(m: Matcher, origin: str, request_method: Any,
     if pna_refused:  # a dialect that answers instead of refusing
         headers += ((_ACAPN, "false"),)
         pna = False
-    if t.echo_method:
-        headers += ((_ACAM, method),)  # type: ignore[assignment]
+    if t.echo_method and method is not None:  # (a failed method never gets here)
+        headers += ((_ACAM, method),)
     if names and t.echo_headers:
         headers += ((_ACAH, ", ".join(names)),)
     headers += t.preflight_tails[2 * bool(names) + pna]

@@ -199,7 +199,7 @@ class CORSMiddleware:
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         policy = self._policy
         if policy is None:
-            policy = self._router.lookup(scope["path"])
+            policy = self._router.lookup(scope["path"])  # type: ignore[union-attr]
         if policy is not None:
             handshake = {"method": "GET", "headers": scope["headers"]}
             if not _asgi_decide(policy, handshake).allowed:

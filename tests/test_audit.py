@@ -471,3 +471,47 @@ def test_audit_config_error_exits_2(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert (f"{path}: allow_orgins: unknown key; did you mean 'allow_origins'?"
             in result.stderr)
+
+
+# -- dialects ---------------------------------------------------------------------------
+
+
+def test_a_dialect_reflecting_every_origin_with_credentials_is_high() -> None:
+    import warnings
+
+    from corsfast.contrib.flask import FLASK
+    from corsfast.contrib.starlette import CORSMiddleware as Starlette
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        starlette = Starlette(lambda *a: None, allow_origins=["*"], allow_credentials=True)
+    flask = Policy(allow_origins="*", allow_credentials=True, dialect=FLASK)
+    for policy in (starlette.policy, flask):
+        found = {f.code: f for f in audit(policy)}
+        assert found["reflect-any-origin-with-credentials"].severity == "high"
+        assert policy.dialect.name in found["reflect-any-origin-with-credentials"].subject
+        assert "any-origin" not in found  # not the harmless static '*'
+    # Without credentials the same '*' is the low finding it always was.
+    open_policy = Policy(allow_origins="*", dialect=FLASK)
+    assert [f.code for f in audit(open_policy)].count("reflect-any-origin-with-credentials") == 0
+    assert "any-origin" in {f.code for f in audit(open_policy)}
+
+
+def test_dialect_findings_and_notes() -> None:
+    import dataclasses
+
+    from corsfast._audit import notes
+    from corsfast.contrib.flask import FLASK
+
+    quiet = dataclasses.replace(FLASK, vary_header=False)
+    policy = Policy(allow_origins=["https://app.example.com"], dialect=quiet)
+    found = {f.code: f.severity for f in audit(policy)}
+    assert found["no-vary"] == "medium"
+    assert found["loose-origin-syntax"] == "low"
+    dialect_notes = [n for n in notes(policy) if n.code == "dialect"]
+    assert len(dialect_notes) == 1
+    assert dialect_notes[0].data["differences"]["vary_header"] is False
+    # corsfast's own dialect: nothing to say.
+    plain = Policy(allow_origins=["https://app.example.com"])
+    assert not [n for n in notes(plain) if n.code == "dialect"]
+    assert not {"no-vary", "loose-origin-syntax"} & {f.code for f in audit(plain)}
