@@ -7,9 +7,9 @@ from typing_extensions import disjoint_base
 
 from ._engine_c import Decision
 
-__all__ = ["ANSWER", "PROCEED", "REFUSE", "SendHook", "StartResponseHook", "apply_raw",
-           "apply_text", "asgi_decide", "asgi_prepare", "asgi_request_values",
-           "wsgi_decide"]
+__all__ = ["ANSWER", "PROCEED", "REFUSE", "SendHook", "StartResponseHook", "WsgiCore",
+           "answer", "apply_raw", "apply_text", "asgi_decide", "asgi_prepare",
+           "asgi_request_values", "wsgi_decide"]
 
 PROCEED: int
 ANSWER: int
@@ -47,3 +47,13 @@ class StartResponseHook:
     @property
     def ours(self) -> Any: ...
     def __call__(self, status: Any, headers: Any, exc_info: Any = None) -> Any: ...
+
+def answer(start_response: Any, status: Any, headers: Any) -> list[bytes]: ...
+
+@disjoint_base
+class WsgiCore:
+    def __init__(self, app: Any, target: Any, router: Any, passthrough: Any, block: Any,
+                 log: Any, send_error: Any, guard: Any) -> None: ...
+    @property
+    def app(self) -> Any: ...
+    def __call__(self, environ: Any, start_response: Any) -> Any: ...

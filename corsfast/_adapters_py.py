@@ -12,7 +12,9 @@ them decides anything: the engine does.
 - ``apply_raw`` / ``apply_text``: a new header list, the application's
   with a decision's written over it (docs/spec.md "Adapters");
 - ``SendHook`` / ``StartResponseHook``: wrap ASGI ``send`` and WSGI
-  ``start_response`` so the response that starts gets those headers.
+  ``start_response`` so the response that starts gets those headers;
+- ``WsgiCore``: the WSGI middleware's ``__call__`` (compiled, it is what
+  keeps the WSGI middleware's cost down: see src/corsfast/_adapters_c.pyx).
 
 Everything handed over by a server or an application is read, never
 changed: a start message is copied before its headers are replaced, and a
@@ -39,6 +41,8 @@ __all__ = [
     "REFUSE",
     "SendHook",
     "StartResponseHook",
+    "WsgiCore",
+    "answer",
     "apply_raw",
     "apply_text",
     "asgi_decide",
@@ -212,4 +216,82 @@ class StartResponseHook:
         self.ours = ours
 
     def __call__(self, status: Any, headers: Any, exc_info: Any = None) -> Any:
+        if exc_info is None:
+            return self.start_response(status, apply_text(headers, self.ours))
         return self.start_response(status, apply_text(headers, self.ours), exc_info)
+
+
+# -- the WSGI middleware's request path -----------------------------------------------
+
+_STATUS_LINES = {200: "200 OK", 204: "204 No Content", 403: "403 Forbidden"}
+_EMPTY_LENGTH: Header = ("content-length", "0")
+
+
+def answer(start_response: Any, status: Any, headers: Any) -> list[bytes]:
+    """Answer a WSGI request here with an empty body (a preflight, or a
+    refused request under block_refused): ``status`` and ``headers`` are
+    the decision's, plus ``Content-Length: 0`` unless the status is 204."""
+    out = list(headers)
+    if status != 204:  # RFC 9110 section 8.6: no Content-Length on a 204
+        out.append(_EMPTY_LENGTH)
+    line = _STATUS_LINES.get(status)
+    start_response(f"{status} CORS" if line is None else line, out)
+    return []
+
+
+class WsgiCore:
+    """``__call__`` of corsfast.wsgi.CORSMiddleware.
+
+    Built with the application, the policy's matcher (or None) and the
+    router (or None), the two switches, and three callables from
+    corsfast.wsgi for what is not the hot path: ``log(decision, environ)``
+    (None when refusals are not logged), ``send_error(start_response,
+    headers)`` (called inside ``except``) and ``guard(result,
+    start_response, headers)`` (watches a lazy body until its first chunk).
+    """
+
+    __slots__ = ("app", "_target", "_router", "_passthrough", "_block", "_log",
+                 "_send_error", "_guard")
+
+    def __init__(self, app: Any, target: Any, router: Any, passthrough: bool,
+                 block: bool, log: Any, send_error: Any, guard: Any) -> None:
+        self.app = app
+        self._target = target
+        self._router = router
+        self._passthrough = bool(passthrough)
+        self._block = bool(block)
+        self._log = log
+        self._send_error = send_error
+        self._guard = guard
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        target = self._target
+        if target is None:
+            # Route on PATH_INFO exactly as the server gives it.
+            target = self._router.lookup(environ.get("PATH_INFO", ""))
+            if target is None:
+                return self.app(environ, start_response)
+        decision = wsgi_decide(target, environ)
+        ours = decision.headers
+        if not decision.allowed:
+            if self._log is not None:
+                self._log(decision, environ)
+            if decision.preflight:
+                if not self._passthrough:
+                    return answer(start_response, decision.status, ours)
+            elif self._block:
+                return answer(start_response, 403, ours)
+        elif decision.preflight and not self._passthrough:
+            return answer(start_response, decision.status, ours)
+        try:
+            result = self.app(environ, StartResponseHook(start_response, ours))
+        except Exception:
+            self._send_error(start_response, ours)
+            raise
+        kind = type(result)
+        if kind is list or kind is tuple:
+            return result  # nothing can fail while the server iterates it
+        wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(wrapper, type) and kind is wrapper:
+            return result  # keep the server's sendfile path
+        return self._guard(result, start_response, ours)

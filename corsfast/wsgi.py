@@ -40,16 +40,13 @@ _ERROR_TAIL: tuple[Header, ...] = (
     ("content-type", "text/plain; charset=utf-8"),
     ("content-length", str(len(_ERROR_BODY))),
 )
-_STATUS_LINES = {200: "200 OK", 204: "204 No Content", 403: "403 Forbidden"}
-_EMPTY_LENGTH: Header = ("content-length", "0")
-_wsgi_decide = adapters.wsgi_decide
-_StartResponseHook = adapters.StartResponseHook
+answer = adapters.answer
 
 
 # -- the middleware ---------------------------------------------------------------
 
 
-class CORSMiddleware:
+class CORSMiddleware(adapters.WsgiCore):
     """Wrap a WSGI application with a CORS policy (docs/spec.md "Adapters").
 
     ``policy`` is a :class:`corsfast.Policy` or a router: a
@@ -66,13 +63,13 @@ class CORSMiddleware:
     side effects. ``log_refusals=True`` logs each refused request at INFO on
     the ``corsfast`` logger, request values escaped (corsfast/_logging.py).
 
-    Per request it asks the engine once (``wsgi_decide``, compiled or its
-    twin), then answers a preflight itself or runs the application with
-    ``start_response`` wrapped in a ``StartResponseHook``.
+    Each request runs ``WsgiCore.__call__`` (compiled, or its twin in
+    corsfast/_adapters_py.py): the engine is asked once, then a preflight
+    is answered here or the application runs with ``start_response``
+    wrapped in a ``StartResponseHook``.
     """
 
-    __slots__ = ("app", "policy", "preflight_passthrough", "block_refused",
-                 "log_refusals", "_policy", "_router")
+    __slots__ = ("policy", "preflight_passthrough", "block_refused", "log_refusals")
 
     def __init__(
         self,
@@ -99,64 +96,25 @@ class CORSMiddleware:
                 "corsfast.Router (or an object with a lookup(path) method), "
                 f"got {type(policy).__name__}"
             )
-        self.app = app
         self.policy = policy
         self.preflight_passthrough = bool(preflight_passthrough)
         self.block_refused = bool(block_refused)
         self.log_refusals = bool(log_refusals)
-        is_policy = isinstance(policy, Policy)
-        self._policy = policy if is_policy else None
-        self._router = None if is_policy else policy
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
-        policy = self._policy
-        if policy is None:
-            # Route on PATH_INFO exactly as the server gives it.
-            policy = self._router.lookup(environ.get("PATH_INFO", ""))  # type: ignore[union-attr]
-            if policy is None:
-                return self.app(environ, start_response)
-        decision = _wsgi_decide(policy, environ)
-        ours = decision.headers
-        if not decision.allowed:
-            if self.log_refusals:
-                _log_refusal(decision, environ)
-            if decision.preflight:
-                if not self.preflight_passthrough:
-                    return answer(start_response, decision.status, ours)
-            elif self.block_refused:
-                return answer(start_response, 403, ours)
-        elif decision.preflight and not self.preflight_passthrough:
-            return answer(start_response, decision.status, ours)
-        try:
-            result = self.app(environ, _StartResponseHook(start_response, ours))
-        except Exception:
-            _send_error(start_response, ours)
-            raise
-        kind = type(result)
-        if kind is list or kind is tuple:
-            return result  # nothing can fail while the server iterates it
-        wrapper = environ.get("wsgi.file_wrapper")
-        if isinstance(wrapper, type) and kind is wrapper:
-            return result  # keep the server's sendfile path
-        return _GuardedBody(result, start_response, ours)
-
-
-def answer(start_response: StartResponse, status: Any,
-           headers: Iterable[Header]) -> list[bytes]:
-    """Answer a request here with an empty body (a preflight, or a refused
-    request under block_refused): ``status`` and ``headers`` are the
-    decision's, plus ``Content-Length: 0`` unless the status is 204."""
-    out = list(headers)
-    if status != 204:  # RFC 9110 section 8.6: no Content-Length on a 204
-        out.append(_EMPTY_LENGTH)
-    line = _STATUS_LINES.get(status)
-    start_response(f"{status} CORS" if line is None else line, out)
-    return []
+        super().__init__(
+            app,
+            policy._matcher if isinstance(policy, Policy) else None,  # what the engine reads
+            None if isinstance(policy, Policy) else policy,
+            self.preflight_passthrough,
+            self.block_refused,
+            _log_refusal if log_refusals else None,
+            _send_error,
+            _GuardedBody,
+        )
 
 
 # The hook types the middleware hands the application as start_response
 # (the compiled one and its twin).
-_HOOKS = frozenset({_StartResponseHook, _adapters_py.StartResponseHook})
+_HOOKS = frozenset({adapters.StartResponseHook, _adapters_py.StartResponseHook})
 
 
 def past_middleware(start_response: StartResponse) -> StartResponse:
