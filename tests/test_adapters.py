@@ -281,7 +281,7 @@ def test_start_response_hook_agrees(spec: Any, with_exc_info: bool) -> None:
     results = []
     for module in (COMPILED, TWIN):
         calls: list[Any] = []
-        hook = module.StartResponseHook(calls.append, OURS_TEXT)
+        hook = module.StartResponseHook(lambda *a, c=calls: c.append(a), OURS_TEXT)
         args = ("200 OK", build(spec)) + ((None,) if with_exc_info else ())
         results.append((outcome(lambda h=hook, a=args: h(*a)), calls))
     assert results[0] == results[1]
@@ -361,3 +361,48 @@ def test_odd_names_answer_as_their_bytes_do(module: Any) -> None:
     # A subclass's own lower() never decides what is a CORS header.
     out = module.apply_raw([(Name(b"Vary"), b"accept")], OURS_RAW)
     assert out == [OURS_RAW[0], (b"vary", b"accept, origin")]
+
+
+# -- the WSGI request path and the ASGI preparation ----------------------------------
+
+
+def _wsgi_app(environ: Any, start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Vary", "Cookie")])
+    return [b"ok"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["GET", "OPTIONS", "PUT"]), environ_values, environ_values,
+       environ_values, st.sampled_from(range(len(POLICIES))), st.booleans(), st.booleans())
+def test_wsgi_core_agrees(method: str, origin: Any, acrm: Any, acrh: Any, index: int,
+                          passthrough: bool, block: bool) -> None:
+    environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": "/"}
+    for key, value in (("HTTP_ORIGIN", origin), ("HTTP_ACCESS_CONTROL_REQUEST_METHOD", acrm),
+                       ("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", acrh)):
+        if value is not None:
+            environ[key] = value
+    results = []
+    for module in (COMPILED, TWIN):
+        calls: list[Any] = []
+        logged: list[Any] = []
+        core = module.WsgiCore(_wsgi_app, POLICIES[index], None, passthrough, block,
+                               lambda d, e, logged=logged: logged.append(fields(d)),
+                               None, None)
+        body = outcome(lambda c=core, calls=calls: c(dict(environ),
+                                                     lambda *args: calls.append(args)))
+        results.append((body, calls, logged))
+    assert results[0] == results[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(container_spec, st.sampled_from(["GET", "OPTIONS", b"OPTIONS"]),
+       st.sampled_from(range(len(POLICIES))), st.booleans(), st.booleans())
+def test_asgi_prepare_agrees(spec: Any, method: Any, index: int, passthrough: bool,
+                             block: bool) -> None:
+    results = []
+    for module in (COMPILED, TWIN):
+        scope = {"type": "http", "method": method, "headers": build(spec)}
+        hook = module.asgi_prepare(POLICIES[index], scope, None, passthrough, block)
+        results.append((fields(hook.decision), hook.action, hook.ours, hook.started))
+    assert results[0] == results[1]
+    assert results[0][1] in (COMPILED.PROCEED, COMPILED.ANSWER, COMPILED.REFUSE)
