@@ -1,5 +1,8 @@
 """The ``corsfast`` command: check, audit, probe, bench, demo.
 
+(About 580 lines: one section per subcommand, each its options, epilog
+and output; the work itself is in _hints, _audit, _probe and _bench.)
+
 Exit codes: 0 when allowed / clean, 1 when refused / something found,
 2 for usage errors, configuration errors and unreachable servers.
 """
@@ -7,20 +10,17 @@ Exit codes: 0 when allowed / clean, 1 when refused / something found,
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
 from typing import Any, Optional, Sequence, TextIO, Union
 
-from ._audit import SEVERITIES, audit, notes, show_regex
+from ._audit import SEVERITIES, audit, notes
 from ._config import policy_from_file, policy_from_mapping
 from ._engine import ENGINE, check_request
-from ._origins import EntryError, parse_origin_entry
+from ._hints import hints
 from ._policy import ConfigError, Policy
-from ._reason import Reason
 from ._router import Router
-from ._rules import is_forbidden_request_header
 from ._version import __version__
 
 __all__ = ["EXAMPLES", "main"]
@@ -214,7 +214,7 @@ def _cmd_check(ns: argparse.Namespace, out: TextIO) -> int:
                      f"OPTIONS; this is an actual {method} request")
     decision = check_request(policy, method, ns.origin, ns.request_method,
                              ns.request_headers, ns.request_private_network)
-    notes += _hints(policy, decision, request)
+    notes += hints(policy, decision, request)
     return _emit_check(out, ns.json, request, decision, route, notes)
 
 
@@ -259,94 +259,6 @@ def _emit_check(out: TextIO, as_json: bool, request: dict[str, Any],
     for name, value in decision.headers:
         out.write(f"  {name}: {value}\n")
     return OK if allowed else FOUND
-
-
-def _as_list(value: Union[str, Sequence[str]]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
-def _hints(policy: Policy, decision: Any, request: dict[str, Any]) -> list[str]:
-    """Why a refusal happened, in the words of the policy's settings."""
-    reason = decision.reason
-    origin = request["origin"]
-    hints: list[str] = []
-    if reason is Reason.NOT_CORS:
-        hints.append("no --origin: a request without an Origin header is "
-                     "same-origin or not from a browser script")
-    elif reason is Reason.ORIGIN_NOT_ALLOWED:
-        try:
-            parse_origin_entry(origin)
-        except EntryError as exc:
-            hints.append(f"browsers never send an origin in this form: {exc}")
-        entries = [e for e in policy.allow_origins if e != "*"]
-        close = difflib.get_close_matches(origin, entries, n=1, cutoff=0.5)
-        if close:
-            hints.append(f"the nearest trusted entry is {close[0]!r}; origins "
-                         f"are compared byte for byte")
-        elif entries:
-            hints.append(f"trusted entries: {', '.join(entries)}")
-        if policy.allow_origin_regex is not None:
-            hints.append(f"allow_origin_regex "
-                         f"{show_regex(policy.allow_origin_regex.pattern)} "
-                         f"does not full-match it")
-        if not entries and policy.allow_origin_regex is None:
-            hints.append("the policy trusts no origin; add allow_origins")
-    elif reason is Reason.METHOD_NOT_ALLOWED:
-        listed = ", ".join(_as_list(policy.allow_methods)) or "none"
-        method = request["request_method"]
-        hint = f"add {method!r} to allow_methods (now: {listed})"
-        if method.upper() in _as_list(policy.allow_methods):
-            hint = (f"methods are case-sensitive: {method!r} is not "
-                    f"{method.upper()!r}")
-        hints.append(hint)
-    elif reason is Reason.HEADERS_NOT_ALLOWED:
-        refused = []
-        for name in (request["request_headers"] or "").split(","):
-            name = name.strip(" \t")
-            if name and not check_request(policy, "OPTIONS", origin, "GET",
-                                          name).allowed:
-                refused.append(name.lower())
-        forbidden = [n for n in refused if is_forbidden_request_header(n)]
-        refused = [n for n in refused if n not in forbidden]
-        listed = ", ".join(_as_list(policy.allow_headers)) or "none"
-        if refused:
-            hints.append(f"not allowed: {', '.join(refused)}; add them to "
-                         f"allow_headers (now: {listed})")
-        if forbidden:
-            hints.append(f"forbidden request headers "
-                         f"[https://fetch.spec.whatwg.org/#forbidden-request-header]: "
-                         f"{', '.join(forbidden)}; browsers never let scripts "
-                         f"set them, so a real preflight never asks for them")
-        if "authorization" in refused and "*" in policy.allow_headers:
-            hints.append("'*' never covers authorization; list it by name")
-    elif reason is Reason.PRIVATE_NETWORK_NOT_ALLOWED:
-        hints.append("set allow_private_network = true, if public pages must "
-                     "reach this server on a private network")
-    elif reason is Reason.MALFORMED_REQUEST:
-        hints.extend(_malformed_hints(policy, request))
-    return hints
-
-
-def _malformed_hints(policy: Policy, request: dict[str, Any]) -> list[str]:
-    origin = request["origin"]
-    if origin is not None and check_request(
-            policy, "GET", origin).reason is Reason.MALFORMED_REQUEST:
-        hints = ["the Origin is not a serialized origin: browsers send "
-                 "scheme://host[:port] in lowercase, with no path, or null"]
-        try:
-            parse_origin_entry(origin)
-        except EntryError as exc:
-            hints.append(f"browsers never send an origin in this form: {exc}")
-        return hints
-    return [_header_hint(request)]
-
-
-def _header_hint(request: dict[str, Any]) -> str:
-    rm = request["request_method"]
-    if rm is not None and (not rm or any(ch in " \t,()" for ch in rm)):
-        return "Access-Control-Request-Method must be one method token"
-    return ("Access-Control-Request-Headers must be a comma-separated list of "
-            "header names, at most 64 and 4096 bytes")
 
 
 # -- audit ----------------------------------------------------------------------------

@@ -21,6 +21,9 @@ context and write through Werkzeug's header API. Where flask-cors matches
 loosely (origin, header and resource regexes matched only at their start,
 paths unquoted twice) or leaves out ``Vary: Origin``, this module does not;
 docs/wsgi.md lists every difference.
+
+(About 440 lines: flask-cors has thirteen options read from four places,
+each translated here; resources are routed in _flask_resources.py.)
 """
 
 from __future__ import annotations

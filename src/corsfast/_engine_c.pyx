@@ -17,6 +17,10 @@ What keeps the per-request path cheap:
 Shared state: a Matcher's tables are never changed once built. Its caches
 are dicts, replaced entry by entry with whole values, so a reader sees an
 old entry or a new one.
+
+(About 900 lines, past the usual 400: one matcher, whose rules call each
+other at C level; each section has its twin, in the same order, in
+_engine_py.py.)
 """
 
 import weakref
