@@ -363,8 +363,7 @@ cdef bint _origin_syntax_ok(str origin):
 cdef bint _serialized(const unsigned char* data, Py_ssize_t n):
     """The grammar of _origin_syntax_ok over ``n`` bytes (a byte at 128 or
     above is in no class, so it fails as a non-ASCII str does)."""
-    cdef Py_ssize_t i, mark
-    cdef unsigned char ch
+    cdef Py_ssize_t i, mark, start
     if n == 0 or n > MAX_ORIGIN_LENGTH:
         return False
     if n == 4 and data[0] == 0x6e and data[1] == 0x75 and data[2] == 0x6c \
@@ -389,19 +388,18 @@ cdef bint _serialized(const unsigned char* data, Py_ssize_t n):
         i += 1
     else:
         # labels of [a-z0-9_-] joined by single dots; one trailing dot
-        if i >= n or not HOST_CHAR[data[i]]:
-            return False
-        while i < n:
-            ch = data[i]
-            if HOST_CHAR[ch]:
+        while True:
+            start = i
+            while i < n and HOST_CHAR[data[i]]:
                 i += 1
-            elif ch == 0x2e and i + 1 < n and HOST_CHAR[data[i + 1]]:
+            if i == start:
+                return False  # an empty label
+            if i < n and data[i] == 0x2e:  # "."
                 i += 1
-            elif ch == 0x2e and (i + 1 == n or data[i + 1] == 0x3a):
-                i += 1  # the trailing dot
-                break
-            else:
-                break
+                if i == n or data[i] == 0x3a:
+                    break  # the trailing dot
+                continue
+            break
     if i == n:
         return True
     if data[i] != 0x3a or i + 1 == n:
