@@ -120,7 +120,10 @@ def compile_regex(arg: str, value: Any, errors: list[str]) -> Optional[re.Patter
         return re.compile(value)
     except re.error as exc:
         errors.append(f"{arg} {value!r}: not a valid regex ({exc})")
-        return None
+    except (RecursionError, OverflowError, MemoryError):
+        errors.append(f"{arg}: the regex is nested or repeated too deeply to "
+                      f"compile; simplify it, or list the origins instead")
+    return None
 
 
 def check_bool(name: str, value: Any, errors: list[str]) -> bool:

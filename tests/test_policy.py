@@ -224,3 +224,10 @@ def test_policy_is_immutable() -> None:
     with pytest.raises(AttributeError):
         del policy.max_age  # type: ignore[misc]
     assert "https://a.com" in repr(policy)
+
+
+def test_a_regex_too_deep_to_compile_is_a_config_error() -> None:
+    deep = "(" * 2000 + "a" + ")" * 2000
+    for arg in ("allow_origin_regex", "allow_header_regex"):
+        with pytest.raises(ConfigError, match="too deeply"):
+            Policy(**{arg: deep})
