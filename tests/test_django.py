@@ -32,6 +32,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
+from header_cases import WRITE_OVER_CASES
 
 import corsfast.contrib.django as cd
 from corsfast.contrib.django import CorsMiddleware
@@ -265,14 +266,7 @@ def test_large_max_age_is_capped_and_special_origins_work() -> None:
 # -- writing over the view's headers, through Django's API ----------------------------
 
 
-@pytest.mark.parametrize("existing,expected", [
-    ([], {}),
-    ([("Content-Type", "text/plain"), ("X-Total", "3")],
-     {"content-type": "text/plain", "x-total": "3"}),
-    ([("Vary", "Accept-Encoding")], {"vary": "Accept-Encoding, origin"}),
-    ([("Access-Control-Allow-Origin", "*"), ("X-A", "1")], {"x-a": "1"}),
-    ([("Access-Control-Max-Age", "5"), ("Vary", "*")], {"vary": "*"}),
-])
+@pytest.mark.parametrize("existing,expected", WRITE_OVER_CASES)
 @override_settings(CORS_ALLOWED_ORIGINS=[FOO], CORS_ALLOW_CREDENTIALS=True)
 def test_a_view_s_cors_headers_are_replaced(existing: list[tuple[str, str]],
                                             expected: dict[str, str]) -> None:

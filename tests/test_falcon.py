@@ -9,6 +9,7 @@ import falcon
 import falcon.asgi
 import pytest
 from falcon import testing
+from header_cases import WRITE_OVER_CASES
 
 from corsfast import Policy, Router
 from corsfast.contrib.falcon import CORSMiddleware
@@ -202,14 +203,7 @@ def test_constructor_errors() -> None:
 # -- writing over the resource's headers, through Falcon's API ------------------------
 
 
-@pytest.mark.parametrize("existing,expected", [
-    ([], {}),
-    ([("Content-Type", "text/plain"), ("X-Total", "3")],
-     {"content-type": "text/plain", "x-total": "3"}),
-    ([("Vary", "Accept-Encoding")], {"vary": "Accept-Encoding, origin"}),
-    ([("Access-Control-Allow-Origin", "*"), ("X-A", "1")], {"x-a": "1"}),
-    ([("Access-Control-Max-Age", "5"), ("Vary", "*")], {"vary": "*"}),
-])
+@pytest.mark.parametrize("existing,expected", WRITE_OVER_CASES)
 def test_a_resource_s_cors_headers_are_replaced(existing: list[tuple[str, str]],
                                                 expected: dict[str, str]) -> None:
     class Own:
