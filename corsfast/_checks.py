@@ -34,7 +34,10 @@ def origins(value: Any, errors: list[str]) -> list[Any]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [value]  # one origin (a comma is never valid inside one)
+        # One origin, or several joined by commas as allow_methods may be
+        # (a comma is never part of an origin).
+        return [part.strip() for part in value.split(",") if part.strip()] \
+            if "," in value else [value]
     try:
         return list(value)
     except TypeError:
@@ -98,10 +101,34 @@ def header_names(
                           f"[https://fetch.spec.whatwg.org/#forbidden-response-header-name], "
                           f"remove it")
             continue
+        side = _wrong_side(name, request)
+        if side:
+            errors.append(f"{where}: {side}, remove it")
+            continue
         if name not in names:
             names.append(name)
             given.append(item)
     return names, given, wildcard
+
+
+# Names that only one side of a CORS exchange ever sends.
+_SERVER_ONLY_PREFIXES = ("access-control-allow-",)
+_SERVER_ONLY = frozenset({"access-control-expose-headers", "access-control-max-age"})
+_REQUEST_ONLY_PREFIXES = ("access-control-request-",)
+_REQUEST_ONLY = frozenset({"origin"})
+
+
+def _wrong_side(name: str, request: bool) -> str:
+    """Why ``name`` (lowercase) can never be on the list it is on, or ""."""
+    server_only = name in _SERVER_ONLY or name.startswith(_SERVER_ONLY_PREFIXES)
+    if request and server_only:
+        return ("a response header only servers send; a preflight never asks "
+                "for it")
+    if not request and server_only:
+        return "a CORS response header, which corsfast sets itself"
+    if not request and (name in _REQUEST_ONLY or name.startswith(_REQUEST_ONLY_PREFIXES)):
+        return "a request header; responses never carry it"
+    return ""
 
 
 def compile_regex(arg: str, value: Any, errors: list[str]) -> Optional[re.Pattern[str]]:

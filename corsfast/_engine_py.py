@@ -11,6 +11,7 @@ compiled module, so the two read side by side.)
 
 from __future__ import annotations
 
+import re
 import weakref
 from typing import Any, Optional
 
@@ -194,45 +195,22 @@ def _text(value: Any) -> Optional[str]:
     return None
 
 
-_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789+-.")
-_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
-_IPV6_CHARS = frozenset("0123456789abcdef:.")
-_DIGITS = frozenset("0123456789")
+# "The Origin header": null, or scheme "://" host [":" port], with a
+# lowercase scheme, a host of [a-z0-9_-] labels joined by dots (one trailing
+# dot allowed) or a bracketed IPv6 address, and a port of digits
+# [https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin].
+_SERIALIZED_ORIGIN = re.compile(
+    r"null|"
+    r"[a-z][a-z0-9+.-]*://"                       # scheme
+    r"(?:\[[0-9a-f:.]+\]"                         # [IPv6]
+    r"|(?:[a-z0-9_-]+\.)*[a-z0-9_-]+\.?)"          # labels, one trailing dot
+    r"(?::[0-9]+)?")                              # port
 
 
 def _origin_syntax_ok(origin: str) -> bool:
-    """"The Origin header": at most 1024 bytes, and a serialized origin:
-    ``null``, or ``scheme "://" host [":" port]`` with a lowercase scheme,
-    a host of ``[a-z0-9_-]`` labels joined by dots (one trailing dot
-    allowed) or a bracketed IPv6 address, and a port of digits
-    [https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin].
+    """"The Origin header": at most 1024 bytes, and a serialized origin.
     Anything else is malformed before any table, regex or predicate sees it."""
-    if not 0 < len(origin) <= MAX_ORIGIN_LENGTH:
-        return False
-    if origin == "null":
-        return True
-    mark = origin.find("://")
-    if mark <= 0 or not "a" <= origin[0] <= "z":
-        return False  # the scheme starts with a letter
-    if not all(ch in _SCHEME_CHARS for ch in origin[:mark]):
-        return False
-    rest = origin[mark + 3:]
-    if rest.startswith("["):
-        close = rest.find("]")
-        if close < 2 or not all(ch in _IPV6_CHARS for ch in rest[1:close]):
-            return False
-        after = rest[close + 1:]
-    else:
-        host, colon, port = rest.partition(":")
-        if host.endswith("."):
-            host = host[:-1]  # a trailing dot is part of what browsers send
-        if not host or not all(label and all(ch in _HOST_CHARS for ch in label)
-                               for label in host.split(".")):
-            return False
-        after = colon + port
-    if not after:
-        return True
-    return after[0] == ":" and len(after) > 1 and all(ch in _DIGITS for ch in after[1:])
+    return len(origin) <= MAX_ORIGIN_LENGTH and _SERIALIZED_ORIGIN.fullmatch(origin) is not None
 
 
 def _loose_syntax_ok(origin: str) -> bool:
@@ -383,6 +361,10 @@ def check_request(
     # [https://fetch.spec.whatwg.org/#cors-preflight-request].
     preflight = request_method is not None and is_options(method)
     text = _text(origin)
+    if text is not None and not preflight:
+        cached = m.actual_cache.get(text)  # entries are well-formed origins
+        if cached is not None and not (m.t.pna_answer and request_private_network is not None):
+            return cached
     if text is None or not (_origin_syntax_ok(text)
                             or (m.t.loose_origins and _loose_syntax_ok(text))):
         # "The Origin header": not a serialized origin (nor, under a dialect

@@ -165,6 +165,12 @@ def _canonical_host(entry: str, host: str, pattern: bool) -> str:
     if host.startswith("["):
         if pattern:
             raise EntryError("a subdomain pattern cannot have an IP address base")
+        if "%" in host:
+            # A zone id names a local interface; browsers never put one in
+            # an Origin (https://url.spec.whatwg.org/#concept-ipv6).
+            zone = host[host.find("%"):-1]
+            raise EntryError(f"an IPv6 zone id is never part of an origin: write "
+                             f"'{entry.replace(zone, '')}'")
         try:
             address = ipaddress.IPv6Address(host[1:-1])
         except ValueError:
@@ -175,7 +181,15 @@ def _canonical_host(entry: str, host: str, pattern: bool) -> str:
                              f"'{canonical}'")
         return canonical
     if host.endswith("."):
-        raise EntryError("drop the host's trailing dot")
+        # A distinct origin that browsers do send (https://example.com. is
+        # not https://example.com): kept as written, never "fixed".
+        inner = host[:-1]
+        if not inner or inner.endswith("."):
+            raise EntryError("the host has an empty label")
+        if _ends_in_number(inner):
+            raise EntryError(f"browsers read '{host}' as an IPv4 address and send "
+                             f"it without the dot: write '{inner}'")
+        return _canonical_host(entry, inner, pattern) + "."
     labels = host.split(".")
     if all(label.isdigit() for label in labels if label) and host[0].isdigit():
         if pattern:
@@ -184,6 +198,12 @@ def _canonical_host(entry: str, host: str, pattern: bool) -> str:
             return str(ipaddress.IPv4Address(host))
         except ValueError:
             raise EntryError(f"'{host}' is not a dotted-quad IPv4 address") from None
+    if _ends_in_number(host):
+        # The URL parser reads a host whose last label is a number as an IPv4
+        # address (https://url.spec.whatwg.org/#ends-in-a-number-checker),
+        # and this one is not a valid one: no browser sends such an origin.
+        raise EntryError(f"'{host}' ends in a number but is not a dotted-quad "
+                         f"IPv4 address; no browser can send it")
     if not host.isascii():
         host = _to_punycode(host)
     elif host != host.lower():
@@ -194,9 +214,32 @@ def _canonical_host(entry: str, host: str, pattern: bool) -> str:
                 f"'{label}' is not a valid host label (letters, digits, '-' and "
                 f"'_', 1-63 characters, not starting or ending with '-')"
             )
+        if label.startswith("xn--") and not _punycode_ok(label):
+            raise EntryError(f"'{label}' is not valid punycode; write the host in "
+                             f"Unicode and corsfast stores its punycode")
     if len(host) > 253:
         raise EntryError("the host is longer than 253 characters")
     return host
+
+
+_NUMBER = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
+
+
+def _ends_in_number(host: str) -> bool:
+    """Whether the URL parser would read ``host`` as an IPv4 address: its
+    last label is a decimal or hex number."""
+    return _NUMBER.fullmatch(host.rsplit(".", 1)[-1]) is not None
+
+
+def _punycode_ok(label: str) -> bool:
+    """An ``xn--`` label that decodes to a valid internationalized label
+    and encodes back to itself (what a browser's URL parser would keep)."""
+    try:
+        decoded = label[4:].encode("ascii").decode("punycode")
+        return (bool(decoded) and not decoded.isascii()
+                and decoded.encode("idna").decode("ascii") == label)
+    except (UnicodeError, ValueError):
+        return False
 
 
 def _to_punycode(host: str) -> str:

@@ -4,6 +4,7 @@ policy rules, checked at construction."""
 from __future__ import annotations
 
 import re
+from types import ModuleType
 
 import pytest
 
@@ -31,8 +32,17 @@ from corsfast import ConfigError, Policy
         ("app.example.com", "missing the scheme: write 'https://app.example.com'"),
         (" https://app.example.com", "remove the surrounding whitespace"),
         ("https://", "the host is empty"),
-        ("https://app.example.com.", "trailing dot"),
         ("https://app..example.com", "not a valid host label"),
+        ("https://app.example.com..", "an empty label"),
+        ("http://1.2.3.4.", "write '1.2.3.4'"),
+        ("http://[fe80::1%eth0]:8080", "zone id is never part of an origin: write 'http://[fe80::1]:8080'"),
+        ("http://[fe80::1%25eth0]", "zone id is never part of an origin"),
+        ("http://foo.bar.255", "ends in a number but is not a dotted-quad"),
+        ("http://foo.0x1f", "ends in a number but is not a dotted-quad"),
+        ("https://xn--f.example", "'xn--f' is not valid punycode"),
+        ("https://xn--abc.example", "'xn--abc' is not valid punycode"),
+        ("https://" + "a" * 64 + ".example", "1-63 characters"),
+        ("https://" + ".".join(["a" * 60] * 5), "longer than 253"),
         ("https://-app.example.com", "not a valid host label"),
         ("https://1.2.3", "not a dotted-quad IPv4 address"),
         ("https://01.2.3.4", "not a dotted-quad IPv4 address"),
@@ -231,3 +241,38 @@ def test_a_regex_too_deep_to_compile_is_a_config_error() -> None:
     for arg in ("allow_origin_regex", "allow_header_regex"):
         with pytest.raises(ConfigError, match="too deeply"):
             Policy(**{arg: deep})
+
+
+
+def test_a_trailing_dot_host_is_its_own_origin(engine: ModuleType) -> None:
+    policy = Policy(allow_origins=["https://app.example.com.", "https://*.example.org."])
+    assert policy.allow_origins == ("https://app.example.com.", "https://*.example.org.")
+    assert engine.check_request(policy, "GET", "https://app.example.com.").allowed
+    assert engine.check_request(policy, "GET", "https://a.example.org.").allowed
+    for other in ("https://app.example.com", "https://a.example.org", "https://example.org."):
+        assert not engine.check_request(policy, "GET", other).allowed, other
+
+
+@pytest.mark.parametrize("arg,name,words", [
+    ("allow_headers", "access-control-allow-origin", "only servers send"),
+    ("allow_headers", "Access-Control-Allow-Credentials", "only servers send"),
+    ("allow_headers", "access-control-expose-headers", "only servers send"),
+    ("allow_headers", "access-control-max-age", "only servers send"),
+    ("expose_headers", "origin", "a request header"),
+    ("expose_headers", "access-control-request-method", "a request header"),
+    ("expose_headers", "access-control-request-private-network", "a request header"),
+    ("expose_headers", "access-control-allow-origin", "a CORS response header"),
+    ("expose_headers", "access-control-max-age", "a CORS response header"),
+])
+def test_header_names_are_checked_for_their_side(arg: str, name: str, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Policy(**{arg: ["x-fine", name]})
+    assert len(info.value.errors) == 1
+    assert f"{arg}[1] {name!r}" in info.value.errors[0] and words in info.value.errors[0]
+
+
+def test_a_comma_separated_origins_string_is_split() -> None:
+    policy = Policy(allow_origins="https://a.example, https://b.example")
+    assert policy.allow_origins == ("https://a.example", "https://b.example")
+    with pytest.raises(ConfigError, match=r"allow_origins\[1\] 'https://b.example/'"):
+        Policy(allow_origins="https://a.example,https://b.example/")

@@ -565,6 +565,8 @@ cdef str _lower_slice(const unsigned char* data, Py_ssize_t start, Py_ssize_t en
 cdef object _request_headers(Matcher m, str value):
     """_parse_request_headers behind the per-matcher verdict cache."""
     cdef dict cache = m.acrh_cache
+    if PyUnicode_GET_LENGTH(value) > MAX_ACRH_LENGTH:
+        return MALFORMED_REQUEST  # before hashing it for the cache
     hit = cache.get(value)
     if hit is not None:
         return hit
