@@ -34,7 +34,7 @@ target is "met" when the top of corsfast's confidence interval is at most
 3%, "not met" when its bottom is above 3%, and "within noise" otherwise, or
 whenever the noise floor is itself too wide to judge 3%.
 
-The request is the "simple allowed" scenario: ``GET /`` with an allowed
+The request is the "simple allowed" scenario: ``GET /api/items`` with an allowed
 ``Origin``. Needs Linux, wrk (``apt-get install -y wrk``) and the servers
 (uvicorn, granian, gunicorn) in the running interpreter's environment.
 Every wrk run and server start is bounded in time, and every server started
@@ -169,7 +169,7 @@ class Server:
         """None when one request gets the expected answer; else what is wrong."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         try:
-            conn.request("GET", "/", headers={"Origin": ORIGIN})
+            conn.request("GET", "/api/items", headers={"Origin": ORIGIN})
             resp = conn.getresponse()
             resp.read()
             acao = resp.getheader("access-control-allow-origin")
@@ -254,7 +254,7 @@ class Server:
 
 def wrk_cmd(port: int, duration: int, connections: int, pin: bool) -> list[str]:
     return pinned(["wrk", "-t1", f"-c{connections}", f"-d{duration}s",
-                   "-H", f"Origin: {ORIGIN}", f"http://127.0.0.1:{port}/"], WRK_CORE, pin)
+                   "-H", f"Origin: {ORIGIN}", f"http://127.0.0.1:{port}/api/items"], WRK_CORE, pin)
 
 
 def wrk(port: int, duration: int, connections: int, pin: bool) -> dict[str, Any]:
@@ -681,8 +681,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         "description": (
             f"wrk -t1 -c{args.connections} -d{args.duration}s per server on loopback; one "
             f"worker per variant, every variant's server running at the same time, "
-            f"{pin_note}; GET / with an allowed Origin. {args.rounds} rounds, {how}, after "
-            f"a {args.warmup}s warm-up. Cost: the median over rounds of each round's "
+            f"{pin_note}; GET /api/items with an allowed Origin. {args.rounds} rounds, {how}, "
+            f"after a {args.warmup}s warm-up. Cost: the median over rounds of each round's "
             f"cost against the bare app of that round, by {METRICS[args.metric]}, with its "
             f"interquartile range; bare-2 is a second, identical bare server: its cost is "
             f"the noise floor. {platform.python_implementation()} "
