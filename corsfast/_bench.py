@@ -98,13 +98,16 @@ def engine_args(policy: Any, s: Scenario) -> tuple[Any, ...]:
     return args + (fresh(s.request_method), fresh(s.request_headers)) if s.preflight else args
 
 
+def asgi_headers(s: Scenario) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in header_pairs(s)]
+
+
 def asgi_scope(s: Scenario) -> dict[str, Any]:
     return {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
             "http_version": "1.1", "method": fresh(s.method), "scheme": "http",
             "path": fresh(PATH), "raw_path": PATH.encode(), "root_path": "",
-            "query_string": b"", "server": ("127.0.0.1", 8000),
-            "client": ("127.0.0.1", 50000), "state": {},
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in header_pairs(s)]}
+            "query_string": b"", "headers": asgi_headers(s), "server": ("127.0.0.1", 8000),
+            "client": ("127.0.0.1", 50000), "state": {}}
 
 
 def wsgi_environ(s: Scenario) -> dict[str, Any]:
@@ -399,18 +402,20 @@ def time_batch(func: Callable[..., Any], batch: Sequence[tuple[Any, ...]]) -> fl
             gc.enable()
 
 
+def batch_size(r: Runner, seconds: float, most: int = 50_000) -> int:
+    """Calls that take about ``seconds`` (at most ``most``)."""
+    n = 1
+    while (took := time_batch(r.func, [r.make() for _ in range(n)])) < seconds and n < most:
+        n = min(most, n * min(100, max(2, int(seconds / max(took, 1e-9) * 1.2))))
+    return n
+
+
 def rounds(runners: Sequence[Runner], seconds: float, repeat: int) -> list[list[float]]:
     """ns per call of each runner in each of ``repeat`` rounds of batches of
     about ``seconds``. A round times one batch of each in turn, so a burst of
     load elsewhere hits them all alike."""
     gc.collect()
-    sizes = []
-    for r in runners:  # calls per batch
-        n = 1
-        while (took := time_batch(r.func, [r.make() for _ in range(n)])) < seconds \
-                and n < 50_000:
-            n = min(50_000, n * min(100, max(2, int(seconds / max(took, 1e-9) * 1.2))))
-        sizes.append(n)
+    sizes = [batch_size(r, seconds) for r in runners]
     out: list[list[float]] = [[] for _ in runners]
     for _ in range(repeat):
         for times, r, n in zip(out, runners, sizes):
