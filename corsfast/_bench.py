@@ -403,7 +403,9 @@ def time_batch(func: Callable[..., Any], batch: Sequence[tuple[Any, ...]]) -> fl
 
 
 def batch_size(r: Runner, seconds: float, most: int = 50_000) -> int:
-    """Calls that take about ``seconds`` (at most ``most``)."""
+    """Calls that take about ``seconds``: at most ``most``, and at most about
+    32 MB of requests (a 64 KiB header would fill the memory otherwise)."""
+    most = min(most, max(1, (32 << 20) // sum(sys.getsizeof(a) for a in r.make())))
     n = 1
     while (took := time_batch(r.func, [r.make() for _ in range(n)])) < seconds and n < most:
         n = min(most, n * min(100, max(2, int(seconds / max(took, 1e-9) * 1.2))))
@@ -516,6 +518,11 @@ def engine_line() -> str:
     return f"engine: {corsfast.ENGINE}" + (f" ({where})" if where else "")
 
 
+def environment() -> str:
+    return (f"corsfast {corsfast.__version__}, {platform.python_implementation()} "
+            f"{platform.python_version()}, {platform.system()} {platform.machine()}")
+
+
 def add_engine_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("cython", "python"), default="cython",
                         help="the engine to measure (default: cython; python: the "
@@ -563,10 +570,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     scenarios = [s for s in SCENARIOS if not args.scenario or s.key in args.scenario]
     missing = [name for name, module in PEERS.items() if importlib.util.find_spec(module) is None]
     started = time.perf_counter()
-    out = [engine_line(), f"corsfast {corsfast.__version__}, {platform.python_implementation()} "
-           f"{platform.python_version()}, {platform.system()} {platform.machine()}; "
-           f"{repeat} rounds of ~{seconds * 1e3:g} ms batches; every request built anew, "
-           "before its batch's clock starts"]
+    out = [engine_line(), f"{environment()}; {repeat} rounds of ~{seconds * 1e3:g} ms "
+           "batches, every request built anew before its batch's clock starts"]
     out += ["not installed, left out: " + ", ".join(missing)] if missing else []
     groups = [(s, None) for s in scenarios if args.level != "middleware"] + [
         (s, f) for s in scenarios if args.level != "engine" for f in FAMILIES
