@@ -64,7 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
                            [sys.executable, "-m", "pytest", *config.invocation_params.args],
                            "pytest benchmarks/")
     if status is not None:
-        pytest.exit("the run with the engine asked for has ended", returncode=status)
+        pytest.exit("the subprocess above ran the suites with the engine asked for",
+                    returncode=status)
     config.addinivalue_line("python_files", "bench_*.py")
     given = " ".join(config.invocation_params.args)
     for dest, (flag, value) in _DEFAULTS.items():
