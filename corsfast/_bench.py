@@ -232,7 +232,8 @@ def asgi_runner(app: Any, s: Scenario) -> Runner:
         async def send(m: Any) -> None:
             sent.append(m)
         asyncio.run(serve(app, asgi_scope(s), send))
-        start = next((m for m in sent if m["type"] == "http.response.start"), {})
+        start: dict[str, Any] = next((m for m in sent if m["type"] == "http.response.start"),
+                                     {})
         return Answer(start.get("status"), [(bytes(k).decode("latin-1"), bytes(v).decode(
             "latin-1")) for k, v in start.get("headers") or ()])
     by_hand(app, asgi_scope(s))
@@ -362,9 +363,12 @@ def family(key: str, title: str, interface: str, bare: Callable[[], Any],
     """``others``: (name, role, scenario -> app, more modules it needs)."""
     wrap = asgi_runner if interface == "asgi" else wsgi_runner
     ours = corsfast_asgi if interface == "asgi" else corsfast_wsgi
-    entries = [Entry("bare app", lambda s: wrap(bare(), s), needs, "bare"),
-               Entry(label(), lambda s: wrap(ours(bare(), s), s), needs, "corsfast")]
-    entries += [Entry(name, lambda s, make=make: wrap(make(s), s), needs + extra, role)
+
+    def wrapped(make: Callable[[Scenario], Any]) -> Callable[[Scenario], Runner]:
+        return lambda s: wrap(make(s), s)
+    entries = [Entry("bare app", wrapped(lambda s: bare()), needs, "bare"),
+               Entry(label(), wrapped(lambda s: ours(bare(), s)), needs, "corsfast")]
+    entries += [Entry(name, wrapped(make), needs + extra, role)
                 for name, role, make, extra in others]
     return Family(key, title, interface, tuple(entries))
 
