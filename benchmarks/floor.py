@@ -162,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     status = ensure_engine(args.engine, [sys.executable, __file__, *argv], "floor.py")
     if status is not None:
         return status
-    noop.load()  # built once, before any process needs it
+    try:
+        noop.load()  # built once, before any process needs it
+    except ImportError as exc:
+        sys.exit(f"floor.py: {exc}")
     print(engine_line())
     print(environment())
     if args.callgrind:

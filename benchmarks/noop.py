@@ -33,7 +33,8 @@ def _compile() -> None:
     try:
         import pyximport
     except ImportError:
-        sys.exit("the benchmark floor needs Cython: pip install Cython (or -e '.[bench]')")
+        raise ImportError("building the benchmark floor needs Cython: pip install Cython "
+                          "(or pip install -e '.[bench]')") from None
     sys.path.insert(0, str(HERE))
     hooks = pyximport.install(build_dir=str(BUILD), language_level=3, inplace=False)
     try:
