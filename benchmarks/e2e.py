@@ -38,7 +38,11 @@ The request is the "simple allowed" scenario: ``GET /api/items`` with an allowed
 ``Origin``. Needs Linux, wrk (``apt-get install -y wrk``) and the servers
 (uvicorn, granian, gunicorn) in the running interpreter's environment.
 Every wrk run and server start is bounded in time, and every server started
-is stopped on the way out (also on Ctrl-C or ``kill``).
+is stopped on the way out (also on Ctrl-C or ``kill``). The servers import
+corsfast as this script does (the checkout first); it prints the engine they
+run and stops unless that is the compiled one or ``--engine python`` asks
+for the twin (then the servers run with ``CORSFAST_NO_EXTENSIONS=1`` and
+the JSON says ``"engine": "python"``).
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ from typing import Any, Optional
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT)]  # what the servers' PYTHONPATH puts first
+
+import corsfast  # noqa: E402
+from corsfast._bench import add_engine_option, engine_line, ensure_engine  # noqa: E402
+
 ORIGIN = "https://app.example.com"
 TARGET_PCT = 3.0
 SERVER_CORE, WRK_CORE = 0, 1
@@ -628,7 +637,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--variants", help="only these (comma-separated; bare always runs)")
     p.add_argument("--no-pin", dest="pin", action="store_false")
     p.add_argument("--json", default=str(HERE / "results" / "e2e.json"))
+    add_engine_option(p)
     args = p.parse_args(argv)
+    given = argv if argv is not None else sys.argv[1:]
+    status = ensure_engine(args.engine, [sys.executable, __file__, *given], "e2e.py")
+    if status is not None:
+        return status
+    log(engine_line())
     args.metric = args.metric or ("cpu" if args.mode == "together" else "rps")
     if not shutil.which("wrk"):
         sys.exit("e2e.py needs wrk: apt-get install -y wrk")
@@ -671,7 +686,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     runs = [run_server(name, variants, args, clock) for name, variants in plan]
     minutes = (time.monotonic() - clock["start"]) / 60
 
-    given = argv if argv is not None else sys.argv[1:]
     pin_note = (f"all pinned to core {SERVER_CORE}, wrk on core {WRK_CORE}"
                 if args.pin else "not pinned")
     how = ("all variants loaded at once, one wrk each, sharing the core"
@@ -688,6 +702,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             f"the noise floor. {platform.python_implementation()} "
             f"{platform.python_version()}, {os.cpu_count()} cores."),
         "command": "python benchmarks/e2e.py " + " ".join(given),
+        "engine": corsfast.ENGINE, "engine_line": engine_line(),
         "method": {"mode": args.mode, "metric": args.metric, "duration_s": args.duration,
                    "rounds": args.rounds, "warmup_s": args.warmup,
                    "connections": args.connections, "wrk_threads": 1, "pinned": args.pin,

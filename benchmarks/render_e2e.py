@@ -39,8 +39,9 @@ def e2e_table(e2e: dict[str, Any]) -> list[str]:
     for run in e2e.get("runs", []):
         for name, v in run["variants"].items():
             label = E2E_LABELS.get(name, name)
-            if name == "corsfast":
-                label = "**corsfast**"
+            if name == "corsfast":  # an older JSON names no engine: the compiled one
+                label = "**corsfast**" + (" (python twin)" if e2e.get("engine") == "python"
+                                          else "")
             if "error" in v and "rps" not in v:
                 lines.append(f"| {run['server']} | {run['app']} | {label} | "
                              f"{v['error']} | - | - | - |")
