@@ -18,7 +18,6 @@ it is used.
 from __future__ import annotations
 
 import importlib
-from functools import cache
 from typing import Any, Optional
 
 from corsfast import check_request
@@ -45,6 +44,8 @@ from corsfast._bench import (
     fresh,
     header_pairs,
     label,
+    litestar_app,
+    litestar_config,
     pattern_regex,
     starlette_cors,
     starlette_kwargs,
@@ -261,27 +262,6 @@ def falcon_app(s: Optional[Scenario] = None, cors: str = "falcon", asgi: bool = 
     app = falcon.App(middleware=[_falcon_cors(s, cors)] if s else None)
     app.add_route(PATH, _FalconAsyncResource() if asgi else _FalconResource())
     return app
-
-
-@cache
-def litestar_config(s: Scenario) -> Any:
-    cfg = need("litestar.config.cors")
-    config = cfg.CORSConfig(allow_origins=[*s.exact, *s.patterns], allow_methods=list(METHODS),
-                            allow_headers=list(HEADERS), max_age=MAX_AGE)
-    _ = config.allowed_origins_regex  # compiled once, up front
-    return config
-
-
-def litestar_app(s: Optional[Scenario] = None) -> Any:
-    litestar = need("litestar")
-    from litestar.enums import MediaType
-
-    async def index() -> str:
-        return "ok"
-    handler = litestar.route(PATH, http_method=list(METHODS), media_type=MediaType.TEXT,
-                             status_code=200)(index)
-    return litestar.Litestar(route_handlers=[handler], openapi_config=None,
-                             cors_config=litestar_config(s) if s else None)
 
 
 # -- middleware level ------------------------------------------------------------------

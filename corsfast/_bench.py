@@ -2,10 +2,11 @@
 
 Peers that need no process-wide set-up only (Django is never configured
 here): Starlette's ``CORSMiddleware`` and asgi-cors, wsgicors, flask-cors in
-a Flask app. The repository's ``benchmarks/`` measure the rest with these
-helpers. Every call gets a request of its own, as from a server (a new dict,
-header list, ``bytes`` and ``str``), built before its batch's clock starts;
-each answer is checked the way a browser reads it before its time counts.
+a Flask app, Litestar's CORS in a Litestar app. The repository's
+``benchmarks/`` measure the rest with these helpers. Every call gets a
+request of its own, as from a server (a new dict, header list, ``bytes`` and
+``str``), built before its batch's clock starts; each answer is checked the
+way a browser reads it before its time counts.
 """
 
 from __future__ import annotations
@@ -336,6 +337,29 @@ def flask_app(s: Optional[Scenario] = None, cors: Any = None) -> Any:
     return app
 
 
+@cache
+def litestar_config(s: Scenario) -> Any:
+    from litestar.config.cors import CORSConfig
+    methods: Any = list(METHODS)  # Litestar types its methods as literals
+    config = CORSConfig(allow_origins=[*s.exact, *s.patterns], allow_methods=methods,
+                        allow_headers=list(HEADERS), max_age=MAX_AGE)
+    _ = config.allowed_origins_regex  # compiled once, up front
+    return config
+
+
+def litestar_app(s: Optional[Scenario] = None) -> Any:
+    import litestar
+    from litestar.enums import MediaType
+
+    async def index() -> str:
+        return "ok"
+    methods: Any = list(METHODS)
+    handler = litestar.route(PATH, http_method=methods, media_type=MediaType.TEXT,
+                             status_code=200)(index)
+    return litestar.Litestar(route_handlers=[handler], openapi_config=None,
+                             cors_config=litestar_config(s) if s else None)
+
+
 async def bare_asgi(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")]})
@@ -383,9 +407,11 @@ FAMILIES: tuple[Family, ...] = (
         ("wsgicors", "peer", lambda s: wsgicors_app(bare_wsgi, s), ("wsgicors",))]),
     family("flask", "Flask app", "wsgi", flask_app, ("flask",), [
         ("flask-cors", "peer", flask_app, ("flask_cors",))]),
+    family("litestar", "Litestar app", "asgi", litestar_app, ("litestar",), [
+        ("litestar", "peer", litestar_app, ())]),
 )
 PEERS = {"starlette": "starlette", "asgi-cors": "asgi_cors", "wsgicors": "wsgicors",
-         "flask": "flask", "flask-cors": "flask_cors"}
+         "flask": "flask", "flask-cors": "flask_cors", "litestar": "litestar"}
 
 
 # -- timing ----------------------------------------------------------------------
