@@ -1,26 +1,29 @@
 """Instruction counts per request under ``valgrind --tool=callgrind``.
 
 Timings on a shared machine swing by a factor of two; instruction counts
-do not. A benchmark script that supports a hidden ``--run NAME N`` mode
-(build every contender, check and warm up the one named, then handle N
-requests with the garbage collector off) is run twice per contender and
-hash seed, with 0 and with N requests; the difference over N is the cost
-of one request, start-up and warm-up cancelled out. Every process builds
-every contender, so all runs share one memory layout, and the median over
-several ``PYTHONHASHSEED`` values is kept.
+do not. A benchmark script that supports a hidden ``--run ... BUILT RUN``
+mode (build every contender, check and warm up the one named, build BUILT
+new requests, then handle RUN of them with the garbage collector off) is
+run twice per contender and hash seed: with RUN 0 and with RUN = BUILT.
+Both processes build the same requests, so the difference over BUILT is
+the cost of handling one request, with start-up, warm-up and building the
+requests cancelled out. Every process builds every contender, so all runs
+share one memory layout, and the median over several ``PYTHONHASHSEED``
+values is kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import os
 import re
 import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 
 def instructions(script: str, run: Sequence[str], seed: int) -> int:
@@ -30,10 +33,11 @@ def instructions(script: str, run: Sequence[str], seed: int) -> int:
                PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                sys.executable, script, "--run", *run]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise RuntimeError(f"no callgrind total for {run}:\n{done.stderr}")
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"no callgrind total for {run} (exit {done.returncode}):\n"
+                           f"{done.stderr[-3000:]}")
     return int(found.group(1))
 
 
@@ -44,7 +48,7 @@ def per_request(script: str, names: Sequence[str], requests: int,
     ``prefix`` goes before the name in ``--run`` (e.g. a framework)."""
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         runs = {(name, seed, n): pool.submit(
-                    instructions, script, [*prefix, name, str(n)], seed)
+                    instructions, script, [*prefix, name, str(requests), str(n)], seed)
                 for name in names for seed in seeds for n in (0, requests)}
         return {name: statistics.median(
                     (runs[name, seed, requests].result() - runs[name, seed, 0].result())
@@ -62,18 +66,35 @@ def add_options(parser: argparse.ArgumentParser, requests: int, seeds: str) -> N
                         help="comma-separated PYTHONHASHSEED values (callgrind)")
     parser.add_argument("--jobs", type=int, default=2,
                         help="callgrind processes at a time")
+    parser.add_argument("--json", help="also write the figures to this file")
 
 
 def seed_list(seeds: str) -> list[int]:
     return [int(seed) for seed in seeds.split(",")]
 
 
-def drive(step: Callable[[], object], warmup: int, requests: int) -> None:
-    """The body of a ``--run`` process: warm up, then ``requests`` steps
-    with the garbage collector off."""
+def drive(make: Callable[[], tuple[Any, ...]], step: Callable[..., object],
+          warmup: int, built: int, run: int) -> None:
+    """The body of a ``--run`` process: ``warmup`` requests, then ``built``
+    new requests made and ``run`` of them handled with the GC off."""
     for _ in range(warmup):
-        step()
+        step(*make())
+    batch = [make() for _ in range(built)]
     gc.collect()
     gc.disable()
-    for _ in range(requests):
-        step()
+    for args in itertools.islice(batch, run):
+        step(*args)
+
+
+def save(path: str, records: list[dict[str, Any]], requests: int, seeds: Sequence[int],
+         script: str) -> None:
+    """Write instruction counts for ``benchmarks/render.py``: one record per
+    (where, scenario, library), ``where`` being "engine" or a family key."""
+    import json
+
+    import corsfast
+    from corsfast._bench import engine_line
+    with open(path, "w") as fh:
+        json.dump({"tool": "callgrind", "script": os.path.basename(script),
+                   "engine": corsfast.ENGINE, "engine_line": engine_line(),
+                   "requests": requests, "seeds": list(seeds), "records": records}, fh, indent=2)

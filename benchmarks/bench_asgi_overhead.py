@@ -2,18 +2,19 @@
 
 Overhead = time(app wrapped in the middleware) - time(bare app), for one
 allowed simple (actual) request from a browser-like client, with the same
-policy everywhere. Each ASGI call is driven to completion by hand (the app
-never suspends), so no event loop noise enters the figures.
+credentialed policy everywhere. Each ASGI call is driven to completion by
+hand (the app never suspends), so no event loop noise enters the figures.
 
     python benchmarks/bench_asgi_overhead.py              # wall-clock time
     python benchmarks/bench_asgi_overhead.py --callgrind  # instruction counts
-    CORSFAST_NO_EXTENSIONS=1 python benchmarks/...        # pure-Python twin
+    python benchmarks/bench_asgi_overhead.py --engine python   # the pure-Python twin
 
-Each request is awaited from a coroutine of the benchmark's own, as a
-server does. Before timing, every middleware's answer is checked to be the
-right one. Time figures on a busy machine swing; ``--callgrind`` counts
-instructions instead (see benchmarks/_callgrind.py), stable to within a
-few hundred per request.
+Every request is a new scope with a new header list of new ``bytes``
+objects, built before the clock starts (timing) or in both processes of a
+pair (callgrind), and awaited from a coroutine of the benchmark's own, as a
+server does. Before timing, every middleware's answer is checked. Time
+figures on a busy machine swing; ``--callgrind`` counts instructions instead
+(see benchmarks/_callgrind.py), stable to within a few hundred per request.
 Targets: corsfast.asgi <= 1/15 of Starlette's overhead; the Starlette
 drop-in <= 1.10 x corsfast.asgi.
 """
@@ -21,41 +22,39 @@ drop-in <= 1.10 x corsfast.asgi.
 from __future__ import annotations
 
 import argparse
-import timeit
+import sys
 from typing import Any
 
-from _callgrind import add_options, drive, per_request, seed_list
+from _callgrind import add_options, drive, per_request, save, seed_list
 
-import corsfast
+from corsfast._bench import (
+    TWIN,
+    Runner,
+    add_engine_option,
+    engine_line,
+    ensure_engine,
+    environment,
+    fresh,
+    noise,
+    paired,
+    rounds,
+)
 from corsfast.asgi import CORSMiddleware as CorsfastASGI
 from corsfast.contrib.starlette import CORSMiddleware as CorsfastStarlette
 
 ORIGIN = b"https://app.example.com"
-SCOPE: dict[str, Any] = {
-    "type": "http",
-    "asgi": {"version": "3.0"},
-    "http_version": "1.1",
-    "method": "GET",
-    "scheme": "http",
-    "path": "/api/items",
-    "raw_path": b"/api/items",
-    "query_string": b"",
-    "root_path": "",
-    "headers": [
-        (b"host", b"api.example.com"),
-        (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"),
-        (b"accept", b"*/*"),
-        (b"accept-language", b"en-US,en;q=0.9"),
-        (b"accept-encoding", b"gzip, deflate, br"),
-        (b"origin", ORIGIN),
-        (b"referer", b"https://app.example.com/"),
-        (b"sec-fetch-mode", b"cors"),
-        (b"sec-fetch-site", b"same-site"),
-        (b"connection", b"keep-alive"),
-    ],
-    "client": ("127.0.0.1", 50000),
-    "server": ("127.0.0.1", 8000),
-}
+HEADERS = [
+    (b"host", b"api.example.com"),
+    (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"),
+    (b"accept", b"*/*"),
+    (b"accept-language", b"en-US,en;q=0.9"),
+    (b"accept-encoding", b"gzip, deflate, br"),
+    (b"origin", ORIGIN),
+    (b"referer", b"https://app.example.com/"),
+    (b"sec-fetch-mode", b"cors"),
+    (b"sec-fetch-site", b"same-site"),
+    (b"connection", b"keep-alive"),
+]
 POLICY_ARGS: dict[str, Any] = {
     "allow_origins": ["https://app.example.com"],
     "allow_methods": ["GET", "POST", "PUT"],
@@ -64,7 +63,18 @@ POLICY_ARGS: dict[str, Any] = {
     "expose_headers": ["x-request-id"],
     "max_age": 600,
 }
+TWIN_NOTE = " (python twin)" if TWIN else ""
+GENERIC, DROP_IN = "corsfast.asgi" + TWIN_NOTE, "corsfast.contrib.starlette" + TWIN_NOTE
 BODY = {"type": "http.response.body", "body": b"hello"}
+
+
+def new_scope() -> dict[str, Any]:
+    """One request's scope: every object in it new, as from a server."""
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": fresh("GET"), "scheme": "http", "path": fresh("/api/items"),
+            "raw_path": fresh(b"/api/items"), "query_string": b"", "root_path": "",
+            "headers": [(fresh(k), fresh(v)) for k, v in HEADERS],
+            "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -91,14 +101,14 @@ class Recorder:
             self.start = message
 
 
-async def serve(asgi: Any, send_to: Any) -> None:
+async def serve(asgi: Any, scope: Any, send_to: Any) -> None:
     """What a server does with an application: await it from its own
     coroutine (uvicorn's and granian's request tasks do this)."""
-    await asgi(SCOPE, receive, send_to)
+    await asgi(scope, receive, send_to)
 
 
-def run(asgi: Any, send_to: Any = send) -> None:
-    coro = serve(asgi, send_to)
+def run(asgi: Any, scope: Any, send_to: Any = send) -> None:
+    coro = serve(asgi, scope, send_to)
     try:
         coro.send(None)
     except StopIteration:
@@ -108,24 +118,11 @@ def run(asgi: Any, send_to: Any = send) -> None:
 
 def check(name: str, asgi: Any) -> None:
     recorder = Recorder()
-    run(asgi, recorder)
+    run(asgi, new_scope(), recorder)
     headers = {k.lower(): v for k, v in recorder.start["headers"]}
     assert headers.get(b"access-control-allow-origin") == ORIGIN, (name, headers)
     assert headers.get(b"access-control-allow-credentials") == b"true", name
     assert b"origin" in headers.get(b"vary", b"").lower(), name
-
-
-def measure(contenders: dict[str, Any], number: int, repeat: int) -> dict[str, float]:
-    """Best time per call of each contender. Rounds interleave the
-    contenders, so a burst of load elsewhere on the machine hits all of
-    them alike, and the minimum over rounds is kept."""
-    best = {name: float("inf") for name in contenders}
-    timers = {name: timeit.Timer(lambda asgi=asgi: run(asgi))
-              for name, asgi in contenders.items()}
-    for _ in range(repeat):
-        for name, timer in timers.items():
-            best[name] = min(best[name], timer.timeit(number) / number)
-    return best
 
 
 def contenders() -> dict[str, Any]:
@@ -133,58 +130,79 @@ def contenders() -> dict[str, Any]:
 
     return {
         "starlette": StarletteCORS(app, **POLICY_ARGS),
-        "corsfast.asgi": CorsfastASGI(app, **POLICY_ARGS),
-        "corsfast.contrib.starlette": CorsfastStarlette(app, **POLICY_ARGS),
+        GENERIC: CorsfastASGI(app, **POLICY_ARGS),
+        DROP_IN: CorsfastStarlette(app, **POLICY_ARGS),
     }
 
 
-def report(overhead: dict[str, float], unit: str) -> None:
+def runner(asgi: Any) -> Runner:
+    return Runner(lambda scope: run(asgi, scope), lambda: (new_scope(),), None)
+
+
+def report(overhead: dict[str, float], unit: str, floor: float = 0.0) -> None:
     for name, value in overhead.items():
-        print(f"  {name:28s} overhead {value:7.0f} {unit}")
-    generic = overhead["corsfast.asgi"]
+        shown = f"{value:7.0f} {unit}" if value > floor else "within noise"
+        print(f"  {name:40s} overhead {shown}")
+    generic = overhead[GENERIC]
+    if generic <= floor:
+        print("corsfast.asgi's overhead is within noise: no ratio")
+        return
     print(f"starlette / corsfast.asgi overhead: "
           f"{overhead['starlette'] / generic:.1f}x (target >= 15x)")
     print(f"drop-in / corsfast.asgi overhead:   "
-          f"{overhead['corsfast.contrib.starlette'] / generic:.2f} (target <= 1.10)")
+          f"{overhead[DROP_IN] / generic:.2f} (target <= 1.10)")
 
 
-def run_only(name: str, requests: int) -> None:
-    """The body of one callgrind process: build, check, warm up, run."""
-    apps = {"bare": app, **contenders()}
-    asgi = apps[name]
-    if name != "bare":
-        check(name, asgi)
-    drive(lambda: run(asgi), 200, requests)
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--number", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument("--seconds", type=float, default=0.004, help="seconds per batch")
+    parser.add_argument("--repeat", type=int, default=60, help="timed rounds")
     add_options(parser, requests=3000, seeds="0,1,2")
-    parser.add_argument("--run", nargs=2, metavar=("NAME", "N"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.run:
-        run_only(args.run[0], int(args.run[1]))
-        return
+    add_engine_option(parser)
+    parser.add_argument("--run", nargs=3, metavar=("NAME", "BUILT", "RUN"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run:  # one callgrind process: build, check, warm up, run
+        name, built, requests = args.run
+        apps = {"bare": app, **contenders()}
+        if name != "bare":
+            check(name, apps[name])
+        r = runner(apps[name])
+        drive(r.make, r.func, 200, int(built), int(requests))
+        return 0
+    status = ensure_engine(args.engine, [sys.executable, __file__, *argv],
+                           "bench_asgi_overhead.py")
+    if status is not None:
+        return status
 
     contending = contenders()
     for name, asgi in contending.items():
         check(name, asgi)
+    print(engine_line())
+    print(environment())
     if args.callgrind:
-        cost = per_request(__file__, ["bare", *contending], args.requests,
-                           seed_list(args.seeds), args.jobs)
+        seeds = seed_list(args.seeds)
+        cost = per_request(__file__, ["bare", *contending], args.requests, seeds, args.jobs)
+        if args.json:
+            save(args.json, [dict(where="asgi-overhead", scenario="simple-credentials",
+                                  library=name, instructions=value)
+                              for name, value in cost.items()], args.requests, seeds, __file__)
         bare = cost.pop("bare")
-        print(f"engine: {corsfast.ENGINE}; bare app: {bare:.0f} instructions/request "
-              f"(median of hash seeds {args.seeds})")
+        print(f"bare app: {bare:.0f} instructions/request (median of hash seeds {args.seeds})")
         report({name: value - bare for name, value in cost.items()}, "instructions")
-        return
+        return 0
 
-    best = measure({"bare": app, **contending}, args.number, args.repeat)
-    bare = best.pop("bare")
-    print(f"engine: {corsfast.ENGINE}; bare app: {bare * 1e9:.0f} ns/request")
-    report({name: (value - bare) * 1e9 for name, value in best.items()}, "ns")
+    names = ["bare", *contending]
+    figures = rounds([runner(a) for a in (app, *contending.values(), app)], args.seconds,
+                     args.repeat)
+    times = dict(zip(names, figures))
+    floor = noise(times["bare"], figures[-1])
+    print(f"bare app: {min(times['bare']):.0f} ns/request; noise (bare timed twice) "
+          f"{floor:.0f} ns; overheads are medians of per-round differences")
+    report({name: paired(times[name], times["bare"]) for name in contending}, "ns", floor)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,16 +1,16 @@
-"""Engine level: one CORS decision per call.
+"""Engine level: one CORS decision per call, a new set of argument objects each.
 
-corsfast's compiled ``check_request``, its pure-Python twin called directly
-(``corsfast._engine_py.check_request`` on the same Policy), the no-op
-compiled floor taking the same arguments, and each peer's own decision
-function where it has one. Groups are named ``engine: <scenario>``.
+corsfast's ``check_request``, the compiled no-op floor taking the same
+arguments (``benchmarks/_noop.pyx``), and each peer's own decision function
+where it has one. Groups are named ``engine: <scenario>``. The pure-Python
+twin's rows come from ``pytest benchmarks/ --engine python``.
 """
 
 from __future__ import annotations
 
 import pytest
-
-from corsfast._bench import ENGINE_ENTRIES, SCENARIOS
+from peers import ENGINE_ENTRIES
+from scenarios import SCENARIOS
 
 
 @pytest.mark.parametrize("entry", ENGINE_ENTRIES, ids=[e.name for e in ENGINE_ENTRIES])

@@ -1,32 +1,42 @@
 """Middleware overhead in instructions per request, under callgrind.
 
-The same apps, peers and scenarios as ``bench_middleware.py`` (from
-``corsfast._bench``), each request run to completion in process; instead
-of time, ``valgrind --tool=callgrind`` counts instructions (see
+The same apps, peers and scenarios as ``bench_middleware.py``
+(``benchmarks/peers.py``, ``benchmarks/scenarios.py``), each request a new
+scope or environ run to completion in process; instead of time,
+``valgrind --tool=callgrind`` counts instructions (see
 benchmarks/_callgrind.py), which a busy machine does not disturb.
 Overhead = wrapped app minus bare app, per scenario; the ratio column is
-each peer's overhead over corsfast's.
+each overhead over corsfast's generic middleware's.
 
     python benchmarks/callgrind_middleware.py --family asgi,wsgi \\
-        --scenarios simple,preflight,refused,no-origin [--seeds 0,1,2]
+        --scenarios simple,preflight,refused,no-origin [--seeds 0,1,2] \\
+        [--json benchmarks/results/callgrind-middleware.json] [--engine python]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
-from _callgrind import drive, per_request
+from _callgrind import add_options, drive, per_request, save, seed_list
+from peers import FAMILY, Unsupported
+from scenarios import SCENARIO
 
-from corsfast import ENGINE
-from corsfast._bench import FAMILIES, SCENARIOS, Unsupported, check
+from corsfast._bench import (
+    Runner,
+    add_engine_option,
+    check,
+    engine_line,
+    ensure_engine,
+    environment,
+    label,
+)
 
-FAMILY = {family.key: family for family in FAMILIES}
-SCENARIO = {scenario.key: scenario for scenario in SCENARIOS}
 
-
-def runners(family_key: str, scenario_key: str) -> dict[str, object]:
-    """Every entry of the family that can run the scenario and answers it
-    right (a wrong answer is reported, not measured)."""
+def runners(family_key: str, scenario_key: str, quiet: bool = False) -> dict[str, Runner]:
+    """Every installed entry of the family that can run the scenario and
+    answers it right (a wrong answer is reported, not measured)."""
     scenario = SCENARIO[scenario_key]
     out = {}
     for entry in FAMILY[family_key].entries:
@@ -38,48 +48,56 @@ def runners(family_key: str, scenario_key: str) -> dict[str, object]:
             continue
         wrong = check(entry, scenario, runner)
         if wrong:
-            print(f"  {entry.name}: wrong answer, not measured ({wrong})")
+            if not quiet:
+                print(f"  {entry.name}: wrong answer, not measured ({wrong})")
             continue
         out[entry.name] = runner
     return out
 
 
-def run_only(family_key: str, scenario_key: str, name: str, requests: int) -> None:
-    runner = runners(family_key, scenario_key)[name]
-    func, args = runner.func, runner.args  # type: ignore[attr-defined]
-    drive(lambda: func(*args), 200, requests)
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", default="asgi,wsgi",
                         help=f"comma-separated, of: {', '.join(FAMILY)}")
     parser.add_argument("--scenarios", default="simple,preflight,refused,no-origin",
                         help=f"comma-separated, of: {', '.join(SCENARIO)}")
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--run", nargs=4, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    add_options(parser, requests=2000, seeds="0,1,2")
+    add_engine_option(parser)
+    parser.add_argument("--run", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
     if args.run:
-        family, scenario, name, n = args.run
-        run_only(family, scenario, name, int(n))
-        return
-    seeds = [int(seed) for seed in args.seeds.split(",")]
-    print(f"engine: {ENGINE}; instructions per request, median of hash seeds {args.seeds}")
+        family, scenario, name, built, run = args.run
+        runner = runners(family, scenario, quiet=True)[name]
+        drive(runner.make, runner.func, 200, int(built), int(run))
+        return 0
+    status = ensure_engine(args.engine, [sys.executable, __file__, *argv],
+                           "callgrind_middleware.py")
+    if status is not None:
+        return status
+    seeds = seed_list(args.seeds)
+    print(engine_line())
+    print(f"{environment()}; instructions per request, median of hash seeds {args.seeds}")
+    records: list[dict[str, Any]] = []
     for family in args.family.split(","):
         for scenario in args.scenarios.split(","):
             print(f"{FAMILY[family].title}: {SCENARIO[scenario].title}", flush=True)
             names = list(runners(family, scenario))
             cost = per_request(__file__, names, args.requests, seeds, args.jobs,
                                prefix=(family, scenario))
+            records += [dict(where=family, scenario=scenario, library=name, instructions=value)
+                        for name, value in cost.items()]
             bare = cost.pop("bare app")
-            ours = cost["corsfast"] - bare
-            print(f"  {'bare app':30s} {bare:9.0f}")
+            ours = cost.get(label(), 0.0) - bare
+            print(f"  {'bare app':34s} {bare:9.0f}")
             for name, value in cost.items():
-                print(f"  {name:30s} {value - bare:+9.0f}   "
-                      f"{(value - bare) / ours:6.2f}x corsfast's overhead", flush=True)
+                ratio = (f"{(value - bare) / ours:6.2f}x corsfast's overhead" if ours > 0
+                         else "")
+                print(f"  {name:34s} {value - bare:+9.0f}   {ratio}", flush=True)
+    if args.json:
+        save(args.json, records, args.requests, seeds, __file__)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

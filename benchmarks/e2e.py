@@ -34,11 +34,15 @@ target is "met" when the top of corsfast's confidence interval is at most
 3%, "not met" when its bottom is above 3%, and "within noise" otherwise, or
 whenever the noise floor is itself too wide to judge 3%.
 
-The request is the "simple allowed" scenario: ``GET /`` with an allowed
+The request is the "simple allowed" scenario: ``GET /api/items`` with an allowed
 ``Origin``. Needs Linux, wrk (``apt-get install -y wrk``) and the servers
 (uvicorn, granian, gunicorn) in the running interpreter's environment.
 Every wrk run and server start is bounded in time, and every server started
-is stopped on the way out (also on Ctrl-C or ``kill``).
+is stopped on the way out (also on Ctrl-C or ``kill``). The servers import
+corsfast as this script does (the checkout first); it prints the engine they
+run and stops unless that is the compiled one or ``--engine python`` asks
+for the twin (then the servers run with ``CORSFAST_NO_EXTENSIONS=1`` and
+the JSON says ``"engine": "python"``).
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ from typing import Any, Optional
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT)]  # what the servers' PYTHONPATH puts first
+
+import corsfast  # noqa: E402
+from corsfast._bench import add_engine_option, engine_line, ensure_engine  # noqa: E402
+
 ORIGIN = "https://app.example.com"
 TARGET_PCT = 3.0
 SERVER_CORE, WRK_CORE = 0, 1
@@ -169,7 +178,7 @@ class Server:
         """None when one request gets the expected answer; else what is wrong."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         try:
-            conn.request("GET", "/", headers={"Origin": ORIGIN})
+            conn.request("GET", "/api/items", headers={"Origin": ORIGIN})
             resp = conn.getresponse()
             resp.read()
             acao = resp.getheader("access-control-allow-origin")
@@ -254,7 +263,7 @@ class Server:
 
 def wrk_cmd(port: int, duration: int, connections: int, pin: bool) -> list[str]:
     return pinned(["wrk", "-t1", f"-c{connections}", f"-d{duration}s",
-                   "-H", f"Origin: {ORIGIN}", f"http://127.0.0.1:{port}/"], WRK_CORE, pin)
+                   "-H", f"Origin: {ORIGIN}", f"http://127.0.0.1:{port}/api/items"], WRK_CORE, pin)
 
 
 def wrk(port: int, duration: int, connections: int, pin: bool) -> dict[str, Any]:
@@ -628,7 +637,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--variants", help="only these (comma-separated; bare always runs)")
     p.add_argument("--no-pin", dest="pin", action="store_false")
     p.add_argument("--json", default=str(HERE / "results" / "e2e.json"))
+    add_engine_option(p)
     args = p.parse_args(argv)
+    given = argv if argv is not None else sys.argv[1:]
+    status = ensure_engine(args.engine, [sys.executable, __file__, *given], "e2e.py")
+    if status is not None:
+        return status
+    log(engine_line())
     args.metric = args.metric or ("cpu" if args.mode == "together" else "rps")
     if not shutil.which("wrk"):
         sys.exit("e2e.py needs wrk: apt-get install -y wrk")
@@ -671,7 +686,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     runs = [run_server(name, variants, args, clock) for name, variants in plan]
     minutes = (time.monotonic() - clock["start"]) / 60
 
-    given = argv if argv is not None else sys.argv[1:]
     pin_note = (f"all pinned to core {SERVER_CORE}, wrk on core {WRK_CORE}"
                 if args.pin else "not pinned")
     how = ("all variants loaded at once, one wrk each, sharing the core"
@@ -681,13 +695,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         "description": (
             f"wrk -t1 -c{args.connections} -d{args.duration}s per server on loopback; one "
             f"worker per variant, every variant's server running at the same time, "
-            f"{pin_note}; GET / with an allowed Origin. {args.rounds} rounds, {how}, after "
-            f"a {args.warmup}s warm-up. Cost: the median over rounds of each round's "
+            f"{pin_note}; GET /api/items with an allowed Origin. {args.rounds} rounds, {how}, "
+            f"after a {args.warmup}s warm-up. Cost: the median over rounds of each round's "
             f"cost against the bare app of that round, by {METRICS[args.metric]}, with its "
             f"interquartile range; bare-2 is a second, identical bare server: its cost is "
             f"the noise floor. {platform.python_implementation()} "
             f"{platform.python_version()}, {os.cpu_count()} cores."),
         "command": "python benchmarks/e2e.py " + " ".join(given),
+        "engine": corsfast.ENGINE, "engine_line": engine_line(),
         "method": {"mode": args.mode, "metric": args.metric, "duration_s": args.duration,
                    "rounds": args.rounds, "warmup_s": args.warmup,
                    "connections": args.connections, "wrk_threads": 1, "pinned": args.pin,

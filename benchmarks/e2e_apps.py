@@ -4,7 +4,8 @@ The variant comes from the environment: ``CORSFAST_E2E_VARIANT`` is
 ``bare``, ``headers``, ``corsfast`` or a peer's name; ``CORSFAST_E2E_APP`` is
 ``plain`` (a bare ASGI/WSGI callable) or ``flask``. ``app`` is the ASGI
 application, ``wsgi_app`` the WSGI one. The policy is the "simple allowed"
-scenario of ``corsfast/_bench.py``.
+scenario of ``corsfast/_bench.py``, and the apps and peers are the ones the
+in-process benchmarks use.
 
 ``headers`` is the bare app sending, itself and unconditionally, the two
 response headers corsfast adds to this request (``access-control-allow-origin``
@@ -31,7 +32,8 @@ VARIANT = os.environ.get("CORSFAST_E2E_VARIANT", "bare")
 APP = os.environ.get("CORSFAST_E2E_APP", "plain")
 SCENARIO = next(s for s in b.SCENARIOS if s.key == "simple")
 CORS_HEADERS = [(b"access-control-allow-origin", b.ORIGIN.encode()), (b"vary", b"origin")]
-_HEADERS_ASGI = list(b._OK_HEADERS) + CORS_HEADERS
+_HEADERS_ASGI = [(b"content-type", b"text/plain; charset=utf-8"),
+                 (b"content-length", b"2"), *CORS_HEADERS]
 _HEADERS_WSGI = [(k.decode(), v.decode()) for k, v in _HEADERS_ASGI]
 
 
@@ -54,12 +56,12 @@ def _headers_flask():
 
 
 def _asgi():
-    bare = b.bare_asgi_app()
+    bare = b.bare_asgi
     return {
         "bare": lambda: bare,
         "headers": lambda: _headers_asgi,
         "corsfast": lambda: b.corsfast_asgi(bare, SCENARIO),
-        "starlette": lambda: b._starlette_mw(bare, SCENARIO),
+        "starlette": lambda: b.starlette_cors(bare, SCENARIO),
         "asgi-cors": lambda: b.asgi_cors_app(bare, SCENARIO),
     }[VARIANT]()
 
@@ -72,7 +74,7 @@ def _wsgi():
             "corsfast": lambda: b.corsfast_wsgi(b.flask_app(), SCENARIO),
             "flask-cors": lambda: b.flask_app(SCENARIO),
         }[VARIANT]()
-    bare = b.bare_wsgi_app()
+    bare = b.bare_wsgi
     return {
         "bare": lambda: bare,
         "headers": lambda: _headers_wsgi,

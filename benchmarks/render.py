@@ -1,150 +1,101 @@
-"""Turn saved benchmark JSON into the README table and chart.
+"""Turn saved benchmark JSON into the README tables, results.md and the chart.
 
     python benchmarks/render.py [--bench benchmarks/results/bench.json]
+                                [--bench-python benchmarks/results/bench-python.json]
+                                [--callgrind 'benchmarks/results/callgrind-*.json']
                                 [--e2e benchmarks/results/e2e.json]
                                 [--floor benchmarks/results/floor.json]
                                 [--out benchmarks/results.md]
                                 [--chart benchmarks/chart.png]
 
-Inputs are pytest-benchmark's ``--benchmark-json`` output of
-``pytest benchmarks/`` and, when present, the JSON of ``benchmarks/e2e.py``
-and ``benchmarks/floor.py``. Figures are the minimum over rounds (``--stat``
-changes that); every ratio compares figures from one run. Middleware
-overhead is the wrapped app minus the bare app of the same group. From
-``e2e.py``'s JSON it takes each variant's cost (median over rounds, with its
-interquartile range and confidence interval), the bare-vs-bare noise floor
-and the verdict on the 3% target (met, not met, or within noise); the chart
-gets a third panel for them. An older ``e2e.json`` (one best-of figure per
-variant) still renders as before.
+Inputs: pytest-benchmark's ``--benchmark-json`` of ``pytest benchmarks/``
+(times), of ``pytest benchmarks/ --engine python`` when present (the
+pure-Python twin's rows), the ``--json`` of the callgrind scripts
+(instructions per request, shown beside the times), and when present the
+JSON of ``benchmarks/e2e.py`` and ``benchmarks/floor.py``. Figures are the
+minimum over rounds (``--stat`` changes that), per request; every ratio
+compares figures from one run. A middleware's overhead is the wrapped app
+minus the bare app of the same group; a negative one on a request the app
+answers is noise, shown as "within noise". For a preflight, which corsfast
+answers without calling the app, cells compare whole requests.
+
+It writes results.md and the chart, and prints the README's tables on
+stdout (README.md itself is edited by hand).
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from figures import (
+    BARE,
+    FAMILY_ORDER,
+    SCENARIO_ORDER,
+    TWIN,
+    Counts,
+    Figures,
+    fmt,
+    fmt_i,
+    ordered,
+    short,
+)
+from render_chart import chart
+from render_e2e import Target, e2e_new, e2e_table, e2e_targets, e2e_verdicts
+
 HERE = Path(__file__).resolve().parent
-
-ENGINE_ORDER = ["no-op floor", "corsfast", "corsfast (pure Python)", "starlette",
-                "litestar", "flask-cors", "wsgicors"]
-SCENARIO_ORDER = ["simple", "preflight", "refused", "no-origin", "origins-10k",
-                  "origins-100k", "subdomains", "hostile"]
-FAMILY_ORDER = ["asgi", "wsgi", "flask", "django", "falcon", "falcon-asgi", "litestar"]
+FLOOR = "no-op floor"
+FAMILY_KEYS = set(FAMILY_ORDER)
 
 
-# -- loading ---------------------------------------------------------------------
-
-
-class Figures:
-    """``ns[(level-or-family, scenario, library)]`` from one pytest-benchmark run."""
-
-    def __init__(self, data: dict[str, Any], stat: str) -> None:
-        self.data = data
-        self.ns: dict[tuple[str, str, str], float] = {}
-        self.titles: dict[str, str] = {}
-        self.family_titles: dict[str, str] = {}
-        self.preflight: dict[str, bool] = {}
-        for b in data.get("benchmarks", []):
-            info = b.get("extra_info", {})
-            where = info.get("family") or info.get("level", "engine")
-            key = (where, info["scenario"], info["library"])
-            self.ns[key] = b["stats"][stat] * 1e9
-            scenario_title = b["group"].split(": ", 1)[1]
-            self.titles[info["scenario"]] = scenario_title
-            self.preflight[info["scenario"]] = bool(info.get("preflight"))
-            if info.get("family"):
-                self.family_titles[info["family"]] = b["group"].split(": ", 1)[0]
-        self.untimed: dict[tuple[str, str, str], str] = {}
-        for u in data.get("corsfast_untimed", []):
-            where = u.get("family") or u.get("level", "engine")
-            self.untimed[(where, u["scenario"], u["library"])] = u["status"]
-            self.family_titles.setdefault(where, u["group"].split(": ", 1)[0]) \
-                if u.get("family") else None
-            self.titles.setdefault(u["scenario"], u["group"].split(": ", 1)[1])
-
-    def get(self, where: str, scenario: str, library: str) -> Optional[float]:
-        return self.ns.get((where, scenario, library))
-
-    def overhead(self, family: str, scenario: str, library: str) -> Optional[float]:
-        wrapped = self.get(family, scenario, library)
-        bare = self.get(family, scenario, "bare app")
-        if wrapped is None or bare is None:
-            return None
-        return wrapped - bare
-
-    def libraries(self, where: str) -> list[str]:
-        names = {lib for (w, _, lib) in list(self.ns) + list(self.untimed) if w == where}
-        order = ENGINE_ORDER if where == "engine" else ["bare app", "corsfast"]
-        return [n for n in order if n in names] + sorted(names - set(order))
-
-    def scenarios(self) -> list[str]:
-        present = set(self.titles)
-        return [s for s in SCENARIO_ORDER if s in present] + sorted(present - set(SCENARIO_ORDER))
-
-    def families(self) -> list[str]:
-        present = {w for (w, _, _) in list(self.ns) + list(self.untimed) if w != "engine"}
-        return [f for f in FAMILY_ORDER if f in present] + sorted(present - set(FAMILY_ORDER))
-
-
-def fmt(ns: Optional[float], signed: bool = False) -> str:
-    if ns is None:
-        return "-"
-    sign = "-" if ns < 0 else ("+" if signed else "")
-    v = abs(ns)
-    if v >= 1e6:
-        return f"{sign}{v / 1e6:,.2f} ms"
-    if v >= 1e4:
-        return f"{sign}{v / 1e3:,.1f} µs"
-    return f"{sign}{v:,.0f} ns"
-
-
-def short(status: str) -> str:
-    if status.startswith("WRONG"):
-        return "wrong answer"
-    if status.startswith("n/a"):
-        return "n/a"
-    if status.startswith("not installed"):
-        return "not installed"
-    return status.split(":")[0]
+def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    return a / b if a is not None and b else None
 
 
 # -- tables ---------------------------------------------------------------------------
 
 
-def engine_table(f: Figures) -> list[str]:
+def engine_table(f: Figures, c: Counts) -> list[str]:
+    """ns per decision, and instructions where callgrind counted them."""
     libs = f.libraries("engine")
-    lines = ["| scenario | " + " | ".join(libs) + " |",
-             "|---|" + "---:|" * len(libs)]
+    lines = ["| scenario | " + " | ".join(libs) + " |", "|---|" + "---:|" * len(libs)]
     for s in f.scenarios():
-        ours = f.get("engine", s, "corsfast")
-        floor = f.get("engine", s, "no-op floor")
+        ours, floor = f.get("engine", s, "corsfast"), f.get("engine", s, FLOOR)
+        i_floor = c.get("engine", s, FLOOR)
         cells = []
         for lib in libs:
-            ns = f.get("engine", s, lib)
+            ns, n = f.get("engine", s, lib), c.get("engine", s, lib)
             if ns is None:
                 status = f.untimed.get(("engine", s, lib))
                 cells.append(short(status) if status else "-")
-            elif lib == "no-op floor":
-                cells.append(fmt(ns))
-            elif lib == "corsfast" and floor:
-                cells.append(f"**{fmt(ns)}** ({ns / floor:.2f}× floor)")
-            else:
-                cells.append(f"{fmt(ns)} ({ns / ours:.1f}×)" if ours else fmt(ns))
+                continue
+            cell = fmt(ns)
+            if lib == "corsfast" and floor:
+                cell = f"**{fmt(ns)}** ({ns / floor:.2f}× floor)"
+            elif lib != FLOOR and ours:
+                cell = f"{fmt(ns)} ({ns / ours:.1f}×)"
+            if n is not None:
+                cell += f" · {fmt_i(n)}" + (f" ({n / i_floor:.2f}× floor)"
+                                            if i_floor and lib != FLOOR else "")
+            cells.append(cell)
         lines.append(f"| {f.titles[s]} | " + " | ".join(cells) + " |")
     return lines
 
 
-def family_table(f: Figures, family: str) -> list[str]:
+def family_table(f: Figures, c: Counts, family: str) -> list[str]:
+    """Overheads (whole requests for preflights), instructions beside them."""
     libs = f.libraries(family)
     lines = ["| scenario | " + " | ".join(
-        lib if lib == "bare app" else f"{lib} (overhead)" for lib in libs) + " |",
+        lib if lib == BARE else f"{lib} (overhead)" for lib in libs) + " |",
         "|---|" + "---:|" * len(libs)]
     for s in f.scenarios():
-        ours = f.overhead(family, s, "corsfast")
-        ours_total = f.get(family, s, "corsfast")
+        preflight = f.preflight.get(s)
+        ours, ours_total = f.overhead(family, s, "corsfast"), f.get(family, s, "corsfast")
+        i_ours = c.overhead(family, s, "corsfast")
         cells = []
         for lib in libs:
             ns = f.get(family, s, lib)
@@ -152,265 +103,127 @@ def family_table(f: Figures, family: str) -> list[str]:
                 status = f.untimed.get((family, s, lib))
                 cells.append(short(status) if status else "-")
                 continue
-            if lib == "bare app":
-                cells.append(fmt(ns))
+            if lib == BARE:
+                n = c.get(family, s, BARE)
+                cells.append(fmt(ns) + (f" · {fmt_i(n)}" if n is not None else ""))
                 continue
-            extra = f.overhead(family, s, lib)
-            if extra is not None and extra < 0 and not f.preflight.get(s):
-                # A negative overhead on a request the app answers is noise
-                # larger than the overhead itself: it measures nothing.
-                cells.append(f"noise ({fmt(extra, signed=True)})")
+            extra, n = f.overhead(family, s, lib), c.overhead(family, s, lib)
+            if preflight:
+                cell = f"{fmt(ns)} total" + (f" ({ns / ours_total:.1f}×)" if ours_total and
+                                             lib != "corsfast" else "")
+            elif extra is None or extra <= 0:
+                cell = "within noise"
             elif lib == "corsfast":
-                cells.append(f"**{fmt(extra, signed=True)}**")
-            elif f.preflight.get(s) and ours_total:
-                cells.append(f"{fmt(extra, signed=True)} ({ns / ours_total:.1f}× total)")
-            elif ours and ours > 0 and extra is not None:
-                cells.append(f"{fmt(extra, signed=True)} ({max(extra, 0) / ours:.1f}×)")
+                cell = f"**{fmt(extra, signed=True)}**"
             else:
-                cells.append(fmt(extra, signed=True))
+                cell = fmt(extra, signed=True) + (f" ({extra / ours:.1f}×)"
+                                                  if ours and ours > 0 else "")
+            if n is not None and not preflight:
+                cell += f" · {fmt_i(n, signed=True)}" + (
+                    f" ({n / i_ours:.1f}×)" if i_ours and i_ours > 0 and lib != "corsfast"
+                    else "")
+            cells.append(cell)
         lines.append(f"| {f.titles[s]} | " + " | ".join(cells) + " |")
     return lines
 
 
-E2E_LABELS = {"bare": "bare app", "bare-2": "bare app again (noise floor)",
-              "headers": "bare app + the two CORS headers, static", "corsfast": "corsfast"}
+# The overhead scripts' contenders: (where, corsfast's, peer's, what).
+OVERHEAD_ROWS = [
+    ("asgi-overhead", "corsfast.asgi", "starlette", "ASGI app, credentials + expose policy"),
+    ("asgi-overhead", "corsfast.contrib.starlette", "starlette", "ASGI app, Starlette drop-in"),
+    ("wsgi-overhead:plain", "generic", "wsgicors", "WSGI app, credentials + expose policy"),
+    ("wsgi-overhead:flask", "drop-in", "flask-cors", "Flask app, Flask drop-in"),
+    ("wsgi-overhead:django", "drop-in", "django-cors-headers", "Django app, Django drop-in"),
+    ("wsgi-overhead:falcon", "drop-in", "falcon", "Falcon app, Falcon drop-in"),
+]
+# Their targets: (where, contender, against, at most this many times its overhead).
+OVERHEAD_TARGETS = [
+    ("asgi-overhead", "corsfast.asgi", "starlette", 1 / 15),
+    ("asgi-overhead", "corsfast.contrib.starlette", "corsfast.asgi", 1.10),
+    ("wsgi-overhead:plain", "generic", "wsgicors", 1 / 3),
+    *((f"wsgi-overhead:{fw}", "drop-in", "generic", 1.10) for fw in ("flask", "django", "falcon")),
+]
+SIMPLE = "simple-credentials"  # the overhead scripts' one request
 
 
-def e2e_new(e2e: Optional[dict[str, Any]]) -> bool:
-    """True for the JSON of the interleaved e2e.py (costs per round, noise floor)."""
-    return bool(e2e) and any("target" in run for run in e2e.get("runs", []))
-
-
-def pct(value: Optional[float], signed: bool = True) -> str:
-    return "-" if value is None else (f"{value:+.1f}%" if signed else f"{value:.1f}%")
-
-
-def e2e_cost_cell(cost: dict[str, Any]) -> str:
-    """``+1.2% (0.4 to 2.0)``: the median and the interquartile range."""
-    if not cost or "median" not in cost:
-        return "-"
-    return f"{cost['median']:+.1f}% ({cost['q1']:+.1f} to {cost['q3']:+.1f})"
-
-
-def e2e_table(e2e: dict[str, Any]) -> list[str]:
-    if not e2e_new(e2e):
-        return e2e_table_v1(e2e)
-    lines = ["| server | app | variant | requests/s | CPU per request | cost: median (IQR) "
-             "| 95% CI of the median |",
-             "|---|---|---|---:|---:|---:|---:|"]
-    for run in e2e.get("runs", []):
-        for name, v in run["variants"].items():
-            label = E2E_LABELS.get(name, name)
-            if name == "corsfast":
-                label = "**corsfast**"
-            if "error" in v and "rps" not in v:
-                lines.append(f"| {run['server']} | {run['app']} | {label} | "
-                             f"{v['error']} | - | - | - |")
-                continue
-            rps = v.get("rps_alone") if run.get("metric") == "cpu" else v.get("rps")
-            cpu = v.get("cpu_us_per_request")
-            cost = v.get("cost_pct", {})
-            cell = e2e_cost_cell(cost)
-            if name == "corsfast" and cell != "-":
-                cell = f"**{cell}**"
-            ci = (f"{cost['ci_low']:+.1f} to {cost['ci_high']:+.1f}"
-                  if cost and "ci_low" in cost else "-")
-            lines.append(f"| {run['server']} | {run['app']} | {label} | "
-                         f"{f'{rps:,.0f}' if rps else '-'} | "
-                         f"{f'{cpu:,.1f} µs' if cpu else '-'} | {cell} | {ci} |")
-    return lines
-
-
-def e2e_verdicts(e2e: dict[str, Any]) -> list[str]:
-    """One line per server: the 3% target, met or not or within noise, and why."""
-    out = []
-    for run in e2e.get("runs", []):
-        t = run.get("target")
-        if not t:
-            continue
-        nf = run.get("noise_floor_pct", {})
-        noise = (f"; noise floor (bare vs bare) {pct(nf.get('median'))}, "
-                 f"IQR {pct(nf.get('q1'))} to {pct(nf.get('q3'))}" if nf else "")
-        out.append(f"- {run['server']} ({run['app']}): **{t['status']}**: {t['why']}{noise}.")
-    return out
-
-
-def e2e_table_v1(e2e: dict[str, Any]) -> list[str]:
-    """The older JSON: one best-of figure per variant, no noise floor."""
-    lines = ["| server | app | variant | requests/s | vs bare | corsfast vs it |",
-             "|---|---|---|---:|---:|---:|"]
-    for run in e2e.get("runs", []):
-        bare = run["variants"].get("bare", {}).get("rps")
-        ours = run["variants"].get("corsfast", {}).get("rps")
-        for name, v in run["variants"].items():
-            rps = v.get("rps")
-            if rps is None:
-                lines.append(f"| {run['server']} | {run['app']} | {name} | "
-                             f"{v.get('error', 'failed')} | - | - |")
-                continue
-            vs_bare = f"{rps / bare:.1%}" if bare else "-"
-            vs_ours = f"{ours / rps:.2f}×" if ours and name not in ("bare", "corsfast") else "-"
-            lines.append(f"| {run['server']} | {run['app']} | {name} | {rps:,.0f} | "
-                         f"{vs_bare} | {vs_ours} |")
-    return lines
+def counts_table(f: Figures, c: Counts) -> list[str]:
+    """Middleware overhead in instructions per request, corsfast against
+    each peer: the overhead scripts' rows, then callgrind_middleware.py's."""
+    rows = [(f"{what}, simple allowed (`{ours}`)", c.overhead(where, SIMPLE, ours, "bare"),
+             peer, c.overhead(where, SIMPLE, peer, "bare"))
+            for where, ours, peer, what in OVERHEAD_ROWS]
+    pairs = {(w, s) for (w, s, _) in c.n if w in f.families() or w in FAMILY_KEYS}
+    for where in ordered({w for w, _ in pairs}, FAMILY_ORDER):
+        for s in ordered({s for w, s in pairs if w == where}, SCENARIO_ORDER):
+            peers = sorted({lib for (w, sc, lib) in c.n if (w, sc) == (where, s)
+                            and lib != BARE and not lib.startswith("corsfast")})
+            rows += [(f"{f.family_titles.get(where, where)}, {f.titles.get(s, s)}",
+                      c.overhead(where, s, "corsfast"), peer, c.overhead(where, s, peer))
+                     for peer in peers]
+    lines = [f"| {what} | {ours:,.0f} | {peer} {theirs:,.0f} | {theirs / ours:.1f}× |"
+             for what, ours, peer, theirs in rows
+             if ours is not None and theirs is not None and ours > 0]
+    return ["| measure | corsfast | peer | peer / corsfast |", "|---|---:|---:|---:|",
+            *lines] if lines else []
 
 
 # -- targets --------------------------------------------------------------------------
 
 
-Met = Optional[Any]  # True, False, None (not judged) or a word such as "within noise"
+def targets(f: Figures, c: Counts, e2e: Optional[dict[str, Any]]) -> list[Target]:
+    """(target, measured, met?) for every target the issues set, by time and,
+    where callgrind counted it, by instructions."""
+    out: list[Target] = []
 
-
-def targets(f: Figures, e2e: Optional[dict[str, Any]]) -> list[tuple[str, str, Met]]:
-    """(target, measured, met?) for every target the issues set."""
-    out: list[tuple[str, str, Met]] = []
-
-    def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
-        return a / b if a is not None and b else None
-
-    def add(label: str, value: Optional[float], limit: float, *, at_least: bool = False,
-            unit: str = "×") -> None:
+    def add(label: str, value: Optional[float], limit: float, at_least: bool = False) -> None:
         if value is None:
             out.append((label, "not measured", None))
-            return
-        if value < 0:
-            out.append((label, "noise (a negative overhead)", None))
-            return
-        met = value >= limit if at_least else value <= limit
-        out.append((label, f"{value:.2f}{unit}", met))
+        elif value < 0:
+            out.append((label, "within noise (a negative overhead)", None))
+        else:
+            out.append((label, f"{value:.2f}×", value >= limit if at_least else value <= limit))
 
+    def both(label: str, time: Optional[float], instr: Optional[float], limit: float,
+             at_least: bool = False) -> None:
+        add(label + ", time", time, limit, at_least)
+        if instr is not None:
+            add(label + ", instructions", instr, limit, at_least)
+
+    title = f.titles.get
     for s, limit in (("simple", 2.0), ("refused", 2.5), ("preflight", 5.0)):
-        add(f"check_request {f.titles.get(s, s)} ≤ {limit}× no-op floor",
-            ratio(f.get("engine", s, "corsfast"), f.get("engine", s, "no-op floor")), limit)
+        both(f"check_request {title(s, s)} ≤ {limit}× no-op floor",
+             ratio(f.get("engine", s, "corsfast"), f.get("engine", s, FLOOR)),
+             ratio(c.get("engine", s, "corsfast"), c.get("engine", s, FLOOR)), limit)
     add("100,000 exact origins ≤ 1.3× one origin (engine)",
-        ratio(f.get("engine", "origins-100k", "corsfast"),
-              f.get("engine", "simple", "corsfast")), 1.3)
+        ratio(f.get("engine", "origins-100k", "corsfast"), f.get("engine", "simple", "corsfast")),
+        1.3)
     add("hostile 64 KiB ACRH ≤ 30× a normal preflight (engine)",
         ratio(f.get("engine", "hostile", "corsfast"), f.get("engine", "preflight", "corsfast")), 30)
-    for s in ("simple", "preflight", "refused"):
-        add(f"ASGI overhead ≤ 1/15 of Starlette's ({f.titles.get(s, s)})",
-            ratio(f.overhead("asgi", s, "corsfast"), f.overhead("asgi", s, "starlette")), 1 / 15)
-    for s in ("simple", "preflight", "refused"):
-        add(f"WSGI overhead ≤ 1/3 of wsgicors' ({f.titles.get(s, s)})",
-            ratio(f.overhead("wsgi", s, "corsfast"), f.overhead("wsgi", s, "wsgicors")), 1 / 3)
+    for fam, peer, limit in (("asgi", "starlette", 1 / 15), ("wsgi", "wsgicors", 1 / 3)):
+        for s in ("simple", "refused"):
+            both(f"{fam.upper()} overhead ≤ 1/{1 / limit:.0f} of {peer}'s ({title(s, s)})",
+                 ratio(f.overhead(fam, s, "corsfast"), f.overhead(fam, s, peer)),
+                 ratio(c.overhead(fam, s, "corsfast"), c.overhead(fam, s, peer)), limit)
+    for where, ours, against, limit in OVERHEAD_TARGETS:
+        if c.get(where, SIMPLE, ours) is not None:
+            times = f"1/{round(1 / limit)}" if limit < 1 else f"{limit:g}×"
+            add(f"{where.replace('-overhead', '').replace(':', ' ')}: {ours} overhead ≤ "
+                f"{times} {against}'s (simple allowed), instructions",
+                ratio(c.overhead(where, SIMPLE, ours, "bare"),
+                      c.overhead(where, SIMPLE, against, "bare")), limit)
     for fam, peer in (("flask", "flask-cors"), ("django", "django-cors-headers")):
-        theirs = f.overhead(fam, "simple", peer)
-        for iface in ("asgi", "wsgi"):
-            add(f"{peer} overhead ≥ 20× corsfast {iface.upper()} overhead (simple allowed)",
-                ratio(theirs, f.overhead(iface, "simple", "corsfast")), 20, at_least=True)
-        add(f"{peer} overhead ≥ 20× corsfast's inside the same {fam} app (simple allowed)",
-            ratio(theirs, f.overhead(fam, "simple", "corsfast")), 20, at_least=True)
+        both(f"{peer} overhead ≥ 20× corsfast's inside the same {fam} app (simple allowed)",
+             ratio(f.overhead(fam, "simple", peer), f.overhead(fam, "simple", "corsfast")),
+             ratio(c.overhead(fam, "simple", peer), c.overhead(fam, "simple", "corsfast")),
+             20, at_least=True)
     for s in ("simple", "preflight", "refused"):
-        add(f"pure-Python twin (engine) < Starlette CORSMiddleware overhead ({f.titles.get(s, s)})",
-            ratio(f.get("engine", s, "corsfast (pure Python)"), f.overhead("asgi", s, "starlette")),
-            1.0)
+        add(f"pure-Python twin (engine) < Starlette CORSMiddleware overhead ({title(s, s)})",
+            ratio(f.get("engine", s, "corsfast" + TWIN) or f.get(
+                "engine", s, "corsfast (pure Python)"), f.overhead("asgi", s, "starlette")), 1.0)
     add("ASGI overhead flat from 1 to 100,000 origins (≤ 1.3×)",
         ratio(f.overhead("asgi", "origins-100k", "corsfast"),
               f.overhead("asgi", "simple", "corsfast")), 1.3)
-    if e2e and e2e_new(e2e):
-        for run in e2e.get("runs", []):
-            t = run.get("target", {})
-            cost = run["variants"].get("corsfast", {}).get("cost_pct", {})
-            label = (f"end to end: corsfast costs ≤ {t.get('limit_pct', 3):g}% of bare "
-                     f"throughput ({run['server']}, {run['app']})")
-            if not cost or "median" not in cost:
-                out.append((label, "not measured", None))
-                continue
-            nf = run.get("noise_floor_pct", {})
-            measured = (f"{cost['median']:.1f}% (CI {cost['ci_low']:.1f} to "
-                        f"{cost['ci_high']:.1f}; noise floor IQR "
-                        f"{nf.get('q1', 0):+.1f} to {nf.get('q3', 0):+.1f})")
-            status = t.get("status")
-            out.append((label, measured, {"met": True, "not met": False}.get(status, status)))
-    elif e2e:
-        for run in e2e.get("runs", []):
-            bare = run["variants"].get("bare", {}).get("rps")
-            ours = run["variants"].get("corsfast", {}).get("rps")
-            cost = (1 - ours / bare) * 100 if bare and ours else None
-            add(f"end to end: corsfast costs ≤ 3% of bare throughput "
-                f"({run['server']}, {run['app']})",
-                cost, 3.0, unit="%")
-    return out
-
-
-# -- chart ----------------------------------------------------------------------------
-
-
-def chart(f: Figures, path: Path, caption: str, e2e: Optional[dict[str, Any]] = None) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if e2e_new(e2e):
-        fig, (left, right, third) = plt.subplots(
-            1, 3, figsize=(19, 5.5), gridspec_kw={"width_ratios": [1, 1, 0.9]})
-        e2e_panel(third, e2e)
-    else:
-        fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.5))
-    scen = [s for s in ("simple", "preflight", "refused", "origins-100k") if s in f.titles]
-    libs = f.libraries("engine")
-    width = 0.8 / max(len(libs), 1)
-    for i, lib in enumerate(libs):
-        vals = [f.get("engine", s, lib) or 0 for s in scen]
-        left.bar([x + i * width for x in range(len(scen))], vals, width, label=lib)
-    left.set_yscale("log")
-    left.set_xticks([x + width * (len(libs) - 1) / 2 for x in range(len(scen))])
-    left.set_xticklabels([f.titles[s].replace(" (three headers)", "\n(3 headers)") for s in scen],
-                         fontsize=8)
-    left.set_ylabel("ns per decision (log)")
-    left.set_title("Engine: one decision")
-    left.legend(fontsize=7)
-
-    rows: list[tuple[str, float, bool]] = []
-    for fam in f.families():
-        for lib in f.libraries(fam):
-            if lib == "bare app":
-                continue
-            extra = f.overhead(fam, "simple", lib)
-            if extra is not None and extra > 0:  # a negative one is noise
-                label = f"{f.family_titles.get(fam, fam)}: {lib}"
-                rows.append((label, extra, lib == "corsfast"))
-    rows.reverse()
-    right.barh([r[0] for r in rows], [r[1] for r in rows],
-               color=["tab:green" if r[2] else "tab:gray" for r in rows])
-    right.set_xscale("log")
-    right.set_xlabel("overhead per request, ns (log): wrapped minus bare app")
-    right.set_title("Middleware: simple allowed request")
-    right.tick_params(axis="y", labelsize=7)
-    fig.suptitle(caption, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def e2e_panel(ax: Any, e2e: Any) -> None:
-    """Each variant's end-to-end cost per server: median and interquartile range."""
-    rows: list[tuple[str, dict[str, Any], str]] = []
-    colours = {"bare-2": "tab:blue", "headers": "tab:olive", "corsfast": "tab:green"}
-    for run in e2e.get("runs", []):
-        for name, v in run["variants"].items():
-            cost = v.get("cost_pct", {})
-            if name == "bare" or "median" not in cost:
-                continue
-            label = {"bare-2": "bare again (noise)", "headers": "2 headers, static"}.get(
-                name, name)
-            rows.append((f"{run['server']} {run['app']}: {label}", cost,
-                         colours.get(name, "tab:gray")))
-    rows.reverse()
-    y = list(range(len(rows)))
-    med = [r[1]["median"] for r in rows]
-    ax.barh(y, med, color=[r[2] for r in rows])
-    ax.errorbar(med, y, xerr=[[m - r[1]["q1"] for m, r in zip(med, rows)],
-                              [r[1]["q3"] - m for m, r in zip(med, rows)]],
-                fmt="none", ecolor="black", capsize=2, linewidth=0.8)
-    limit = e2e.get("method", {}).get("target_pct", 3.0)
-    ax.axvline(limit, color="tab:red", linestyle="--", linewidth=0.8)
-    ax.axvline(0, color="black", linewidth=0.5)
-    ax.set_yticks(y)
-    ax.set_yticklabels([r[0] for r in rows], fontsize=7)
-    ax.set_xlabel(f"cost, % of the bare app's throughput (median, IQR); "
-                  f"dashed: the {limit:g}% target", fontsize=8)
-    ax.set_title("End to end: a real server under wrk")
+    return out + (e2e_targets(e2e) if e2e else [])
 
 
 # -- main -----------------------------------------------------------------------------
@@ -424,9 +237,27 @@ def machine(data: dict[str, Any]) -> str:
             f"{m.get('python_implementation', 'Python')} {m.get('python_version', '?')}")
 
 
+def readme(f: Figures, c: Counts) -> list[str]:
+    """The README's benchmark tables: engine, plain ASGI and WSGI apps, and
+    instruction counts (the framework groups are in results.md)."""
+    md = ["### Engine: one decision", ""] + engine_table(f, c)
+    for fam in ("asgi", "wsgi"):
+        if fam in f.families():
+            md += ["", f"### {f.family_titles.get(fam, fam)}", ""] + family_table(f, c, fam)
+    table = counts_table(f, c)
+    if table:
+        md += ["", "### Instruction counts", "", "Middleware overhead over the bare app, "
+               "instructions per request under callgrind:", ""] + table
+    return md
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--bench", default=str(HERE / "results" / "bench.json"))
+    p.add_argument("--bench-python", default=str(HERE / "results" / "bench-python.json"))
+    p.add_argument("--callgrind", action="append",
+                   help="callgrind JSON files or globs (repeatable; default: "
+                        "results/callgrind-*.json)")
     p.add_argument("--e2e", default=str(HERE / "results" / "e2e.json"))
     p.add_argument("--floor", default=str(HERE / "results" / "floor.json"))
     p.add_argument("--out", default=str(HERE / "results.md"))
@@ -436,6 +267,10 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     data = json.loads(Path(args.bench).read_text())
     f = Figures(data, args.stat)
+    if Path(args.bench_python).exists():
+        f.add_twin(Figures(json.loads(Path(args.bench_python).read_text()), args.stat))
+    patterns = args.callgrind or [str(HERE / "results" / "callgrind-*.json")]
+    c = Counts(sorted(Path(p) for pattern in patterns for p in glob.glob(pattern)))
     e2e = json.loads(Path(args.e2e).read_text()) if Path(args.e2e).exists() else None
     floor = json.loads(Path(args.floor).read_text()) if Path(args.floor).exists() else None
     commit = data.get("commit_info", {})
@@ -443,28 +278,35 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     md: list[str] = ["# corsfast benchmarks", ""]
     md += [f"Machine: {machine(data)}. Run {when} at commit "
-           f"`{commit.get('id', '?')[:10]}`{' (dirty)' if commit.get('dirty') else ''}.",
-           f"Figures: the {args.stat} over rounds; ratios compare figures of one run. "
-           "Times are per call, in process (no server); a middleware's overhead is "
-           "the wrapped app minus the bare app in the same group.", "",
-           "Reproduce:", "", "```sh",
-           "pip install -e '.[bench]'",
+           f"`{commit.get('id', '?')[:10]}`{' (dirty)' if commit.get('dirty') else ''}; "
+           f"engine measured: {data.get('corsfast_engine', '?')}.",
+           f"Figures: the {args.stat} over rounds, per request; ratios compare figures of "
+           "one run. Times are in process (no server), every request a new one; a "
+           "middleware's overhead is the wrapped app minus the bare app in the same group. "
+           "Instructions (\"instr\") are per request under callgrind, from: "
+           + ("; ".join(c.sources) if c.sources else "no callgrind file") + ".", "",
+           "Reproduce:", "", "```sh", "pip install -e '.[bench]'",
            "pytest benchmarks/ --benchmark-json=benchmarks/results/bench.json",
+           "pytest benchmarks/ --engine python --benchmark-json=benchmarks/results/"
+           "bench-python.json",
            "python benchmarks/floor.py --json benchmarks/results/floor.json",
+           "python benchmarks/floor.py --callgrind --json benchmarks/results/"
+           "callgrind-engine.json",
+           "python benchmarks/callgrind_middleware.py --json benchmarks/results/"
+           "callgrind-middleware.json",
            "python benchmarks/e2e.py --json benchmarks/results/e2e.json",
            "python benchmarks/render.py", "```", ""]
-
     md += ["## Targets", "", "| target | measured | met |", "|---|---:|:---:|"]
-    for label, value, met in targets(f, e2e):
+    for label, value, met in targets(f, c, e2e):
         shown = ("-" if met is None else met if isinstance(met, str)
                  else ("yes" if met else "**no**"))
         md.append(f"| {label} | {value} | {shown} |")
     if floor:
         md += ["", "`benchmarks/floor.py` (the engine targets, all calls timed in turns):", "",
                "| target | measured | met |", "|---|---:|:---:|"]
-        for t in floor.get("targets", []):
-            md.append(f"| {t['target']} | {t['value']:.2f} | "
-                      f"{'yes' if t['value'] <= t['limit'] else '**no**'} |")
+        md += [f"| {t['target']} | {t['value']:.2f} | "
+               f"{'yes' if t['value'] <= t['limit'] else '**no**'} |"
+               for t in floor.get("targets", [])]
     md += ["", "## Engine: one decision", "",
            "corsfast's `check_request` against each peer's own decision function "
            "where it has one (Starlette: `CORSMiddleware.is_allowed_origin` or "
@@ -473,39 +315,34 @@ def main(argv: Optional[list[str]] = None) -> int:
            "`selectPolicy`, which is `lru_cache`d). Peers' origin checks decide less "
            "than `check_request`, which also returns the headers. In brackets: "
            "the ratio to corsfast.", ""]
-    md += engine_table(f)
+    md += engine_table(f, c)
     for fam in f.families():
-        md += ["", f"## {f.family_titles.get(fam, fam)}", ""]
-        md += family_table(f, fam)
-    md += ["", "For preflights the ratio compares whole requests: corsfast answers a "
-           "preflight without calling the app, so its overhead is negative where the "
-           "app is slower than the answer."]
+        md += ["", f"## {f.family_titles.get(fam, fam)}", ""] + family_table(f, c, fam)
+    md += ["", "For preflights the cells are whole requests, against corsfast's: corsfast "
+           "answers a preflight without calling the app."]
+    table = counts_table(f, c)
+    if table:
+        md += ["", "## Instruction counts", ""] + table
     if e2e:
-        md += ["", "## End to end", "",
-               f"{e2e.get('description', '')}", ""]
-        md += e2e_table(e2e)
+        md += ["", "## End to end", "", f"{e2e.get('description', '')}", ""] + e2e_table(e2e)
         if e2e_new(e2e):
-            md += ["", "Each round loads every variant; a round's cost is against the "
-                   "bare app of that round, and the figures are the median over rounds "
-                   "with the interquartile range. \"bare app again\" is a second, "
-                   "identical bare server: what it costs is noise. \"Two CORS headers, "
-                   "static\" is the bare app sending corsfast's two response headers "
-                   "itself: what any CORS layer pays for them on this server. "
-                   + ("Requests/s is the throughput one worker would reach with its core "
-                      "to itself, 1 / CPU time per request." if any(
-                          r.get("metric") == "cpu" for r in e2e.get("runs", [])) else ""),
-                   "", "The 3% target, per server:", ""]
+            md += ["", "Each round loads every variant; a round's cost is against the bare "
+                   "app of that round, and the figures are the median over rounds with the "
+                   "interquartile range. \"bare app again\" is a second, identical bare "
+                   "server: what it costs is noise. \"Two CORS headers, static\" is the bare "
+                   "app sending corsfast's two response headers itself: what any CORS layer "
+                   "pays for them on this server.", "", "The 3% target, per server:", ""]
             md += e2e_verdicts(e2e)
     untimed = [(k, v) for k, v in f.untimed.items() if not v.startswith("not installed")]
     if untimed:
         md += ["", "## Not timed", "", "| where | scenario | library | why |", "|---|---|---|---|"]
-        for (where, s, lib), why in sorted(untimed):
-            where_title = f.family_titles.get(where, where)
-            md.append(f"| {where_title} | {f.titles.get(s, s)} | {lib} | {why} |")
+        md += [f"| {f.family_titles.get(where, where)} | {f.titles.get(s, s)} | {lib} | {why} |"
+               for (where, s, lib), why in sorted(untimed)]
     md += ["", "![benchmark chart](chart.png)", ""]
     Path(args.out).write_text("\n".join(md))
     chart(f, Path(args.chart), f"{machine(data)}; {args.stat} of rounds; {when}", e2e)
-    print(f"wrote {args.out} and {args.chart}", file=sys.stderr)
+    print("\n".join(readme(f, c)))
+    print(f"wrote {args.out} and {args.chart}; the README tables are above", file=sys.stderr)
     return 0
 
 

@@ -284,3 +284,102 @@ def test_bench_reports_a_missing_module_clearly() -> None:
     assert result.returncode == 2
     assert "no benchmark module (corsfast._bench)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+BENCH_QUICK = ("bench", "--quick", "--quiet", "--scenario", "simple")
+
+
+def bench_in_process(*args: str, blocked: tuple[str, ...] = ()
+                     ) -> subprocess.CompletedProcess[str]:
+    """``corsfast bench`` in a fresh interpreter with some modules made
+    unimportable (as if not installed)."""
+    code = ("import sys\n"
+            f"for name in {blocked!r}:\n"
+            "    sys.modules[name] = None\n"
+            "from corsfast.cli import main\n"
+            f"status = main({list(args)!r})\n"
+            "print('django imported:', 'django' in sys.modules)\n"
+            "sys.exit(status)\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_bench_names_the_engine_and_the_extension_file() -> None:
+    import corsfast
+
+    result = run(*BENCH_QUICK, "--level", "engine")
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"engine: {corsfast.ENGINE}")
+    if corsfast.ENGINE == "cython":
+        assert "_engine_c" in first and first.rstrip(")").endswith(".so"), first
+    assert "corsfast check_request, one decision:" in result.stdout
+    assert "  simple allowed " in result.stdout
+
+
+def test_bench_refuses_to_call_the_twin_corsfast() -> None:
+    # The twin is live, but the compiled engine was asked for (the default).
+    result = run(*BENCH_QUICK, "--level", "engine", env={"CORSFAST_NO_EXTENSIONS": "1"})
+    assert result.returncode == 2
+    assert "the live engine is 'python', not 'cython'" in result.stderr
+    assert "--engine python" in result.stderr
+    assert "check_request" not in result.stdout
+
+
+def test_bench_measures_the_twin_by_name_in_a_subprocess() -> None:
+    result = run(*BENCH_QUICK, "--level", "engine", "--engine", "python")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("engine: python")
+    assert "corsfast (python twin) check_request, one decision:" in result.stdout
+
+
+def test_bench_leaves_out_peers_that_are_not_installed_on_one_line() -> None:
+    result = bench_in_process(*BENCH_QUICK, "--level", "middleware",
+                              blocked=("starlette", "asgi_cors"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    missing = [line for line in lines if "not installed" in line]
+    assert len(missing) == 1, missing
+    assert missing[0].startswith("not installed, left out: starlette, asgi-cors")
+    asgi = result.stdout.split("ASGI, plain app: simple allowed", 1)[1].split("\n\n", 1)[0]
+    assert "bare app" in asgi and "corsfast" in asgi
+    assert "starlette" not in asgi and "asgi-cors" not in asgi
+
+
+def test_bench_never_configures_django() -> None:
+    result = bench_in_process(*BENCH_QUICK)
+    assert result.returncode == 0, result.stderr
+    assert "django imported: False" in result.stdout
+
+
+def test_bench_prints_small_or_negative_overheads_as_within_noise() -> None:
+    from corsfast._bench import Row, family_table
+
+    rows = [Row("bare app", "bare", ns=1000.0),
+            Row("corsfast", "corsfast", ns=990.0, overhead=-10.0),
+            Row("peer a", "peer", ns=1030.0, overhead=30.0),
+            Row("peer b", "peer", ns=1900.0, overhead=900.0)]
+    table = family_table("ASGI: simple", rows, floor=40.0, preflight=False).splitlines()
+    line = {name: next(t for t in table if t.strip().startswith(name))
+            for name in ("corsfast", "peer a", "peer b")}
+    assert "within noise" in line["corsfast"] and "-10" not in line["corsfast"]
+    assert "within noise" in line["peer a"]  # 30 ns, below the 40 ns noise
+    assert "900 ns" in line["peer b"]
+    assert "noise: 40 ns" in table[0]
+
+
+def test_bench_builds_new_request_objects_for_every_call() -> None:
+    from corsfast._bench import SCENARIOS, asgi_scope, engine_args, wsgi_environ
+
+    preflight = next(s for s in SCENARIOS if s.key == "preflight")
+    one, two = asgi_scope(preflight), asgi_scope(preflight)
+    assert one == two and one is not two and one["headers"] is not two["headers"]
+    for (k1, v1), (k2, v2) in zip(one["headers"], two["headers"]):
+        assert k1 is not k2 and v1 is not v2
+    env1, env2 = wsgi_environ(preflight), wsgi_environ(preflight)
+    assert env1["HTTP_ORIGIN"] == env2["HTTP_ORIGIN"]
+    assert env1["HTTP_ORIGIN"] is not env2["HTTP_ORIGIN"]
+    assert env1["wsgi.input"] is not env2["wsgi.input"]
+    args1, args2 = engine_args(None, preflight), engine_args(None, preflight)
+    assert args1 == args2
+    assert all(a is not b for a, b in zip(args1[1:], args2[1:]))
