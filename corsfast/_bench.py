@@ -7,6 +7,9 @@ a Flask app, Litestar's CORS in a Litestar app. The repository's
 request of its own, as from a server (a new dict, header list, ``bytes`` and
 ``str``), built before its batch's clock starts; each answer is checked the
 way a browser reads it before its time counts.
+
+(About 630 lines: the runner and the request builders and answer checks
+that benchmarks/ shares with it, so one piece of code serves both.)
 """
 
 from __future__ import annotations
