@@ -7,7 +7,7 @@ True
 """
 
 from ._engine import ENGINE, Decision, check_request
-from ._policy import ConfigError, Policy
+from ._policy import ConfigError, Policy, PolicyWarning
 from ._reason import Reason
 from ._router import Router
 from ._version import __version__
@@ -17,6 +17,7 @@ __all__ = [
     "ConfigError",
     "Decision",
     "Policy",
+    "PolicyWarning",
     "Reason",
     "Router",
     "__version__",

@@ -34,11 +34,11 @@ from ._findings import (
     BROWSER_MAX_AGE,
     MAX_AGE_BROWSER_CAP,
     SEVERITIES,
-    SHARED_HOSTING_SUFFIXES,
     Finding,
     Note,
     is_shared_suffix,
 )
+from ._origins import is_loopback
 from ._policy import Policy
 from ._router import Router
 
@@ -48,7 +48,6 @@ __all__ = [
     "Note",
     "RegexNotAnalysed",
     "SEVERITIES",
-    "SHARED_HOSTING_SUFFIXES",
     "audit",
     "is_shared_suffix",
     "literal_hosts",
@@ -145,18 +144,21 @@ def _audit_policy(policy: Policy, route: Optional[str]) -> list[Finding]:
         pattern = host.startswith("*.")
         base = host[2:] if pattern else host
         if pattern and is_shared_suffix(base):
+            opted = " (allow_public_suffix_patterns=True)" if creds else ""
             add(leak, "shared-hosting", subject,
-                f"anyone can get a host under {base} for free, and every one "
-                f"of them is trusted{with_creds}",
+                f"{base} is a public suffix: anyone can get a host under it, and "
+                f"every one of them is trusted{with_creds}{opted}",
                 f"list your own hosts, e.g. '{scheme}://yourapp.{base}', not "
                 f"the whole suffix")
-        if creds and scheme in ("http", "ws"):
-            local = _is_loopback(base)
-            add("low" if local else "medium", "http-with-credentials", subject,
+        if creds and scheme == "http":
+            local = is_loopback(base)
+            opted = ("allow_insecure_origins=True" if policy.allow_insecure_origins
+                     else f"dialect {dialect.name!r}")
+            add("low" if local else "high", "http-with-credentials", subject,
                 "a plain-http origin is trusted with credentials"
                 + (": fine for development, risky in production" if local else
-                   ": anyone on the network path can inject script into it "
-                   "and read credentialed responses"),
+                   f" ({opted}): anyone on the network path can inject script "
+                   f"into it and read credentialed responses"),
                 f"use 'https://{rest}'" if not local else
                 "keep loopback origins out of production policies")
         if pattern and creds and not is_shared_suffix(base):
@@ -218,10 +220,5 @@ def _audit_policy(policy: Policy, route: Optional[str]) -> list[Finding]:
             "these preflights; for Local Network Access there is nothing to "
             "set on the server")
     return out
-
-
-def _is_loopback(host: str) -> bool:
-    return (host in ("localhost", "[::1]") or host.endswith(".localhost")
-            or host.startswith("127."))
 
 

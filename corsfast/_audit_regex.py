@@ -16,8 +16,9 @@ import string
 import sys
 from typing import Any, Callable, Iterable, NamedTuple, Optional, Union
 
-from ._findings import SHARED_HOSTING_SUFFIXES, Finding, is_shared_suffix
+from ._findings import Finding, is_shared_suffix
 from ._policy import ConfigError, Policy
+from ._suffixes import registrable_domain
 
 __all__ = ["RegexNotAnalysed", "audit_regex", "literal_hosts", "regex_candidates",
            "regex_examples", "registrable", "show_regex"]
@@ -50,9 +51,7 @@ def registrable(host: str) -> str:
     host = host.lower()
     if "." not in host or host.startswith("[") or host.replace(".", "").isdigit():
         return host
-    labels = host.split(".")
-    take = 3 if ".".join(labels[-2:]) in SHARED_HOSTING_SUFFIXES else 2
-    return ".".join(labels[-take:])
+    return registrable_domain(host)
 
 
 # -- regex: examples read from its parse tree ------------------------------------
@@ -599,6 +598,18 @@ def audit_regex(regex: re.Pattern[str], creds: bool,
             "let each wildcard match label characters only: '[a-z0-9-]+' for "
             "one label, '([a-z0-9-]+\\.)*' for any number of them, never "
             "'.*', '.+' or '[^.]+'")
+    sites = sorted(_intended_domains(pattern, examples)) if creds and examples else []
+    if len(sites) > 1 and not out:
+        # Each is spelled out, so none is a stranger's; but one credentialed
+        # regex now speaks for several sites, and a compromise of any of
+        # them reads the others' users' answers.
+        out.append(Finding(
+            "low", "regex-several-sites", subject,
+            f"one credentialed regex trusts {len(sites)} registrable domains "
+            f"({', '.join(sites)}): a script on any of them can read "
+            f"credentialed responses as the user",
+            "make sure each is yours; listing the origins in allow_origins "
+            "keeps them reviewable one by one", route, tuple(sites)))
     if problems:
         # High whatever the credentials: an audit gate must not pass what it
         # cannot read, and high is what fails the default --fail-on.

@@ -50,6 +50,8 @@ FILE_KEYS = (
     "allow_private_network",
     "preflight_status",
     "allow_header_regex",
+    "allow_insecure_origins",
+    "allow_public_suffix_patterns",
 )
 ROUTES_KEY = "routes"
 

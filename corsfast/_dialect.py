@@ -65,6 +65,11 @@ class Dialect:
       only serialized origins. Such a value can match ``"*"`` and exact
       entries only: subdomain patterns, a regex and a predicate still see
       serialized origins alone.
+    - ``insecure_origins_with_credentials``: a plain-http origin that is
+      not loopback is accepted with ``allow_credentials=True``, as the peer
+      accepts it, with a :class:`corsfast.PolicyWarning` instead of the
+      ConfigError corsfast's own rules raise (docs/spec.md "Origin
+      entries"); ``corsfast audit`` rates it HIGH.
     - ``opaque_origins``: entries outside the origin-entry rules that
       ``allow_origins`` accepts as written, as exact entries
       (django-cors-headers: ``file://``, which Chrome on Android has sent
@@ -86,6 +91,7 @@ class Dialect:
     expose_on_preflight: bool = False
     every_refusal_reason: bool = False
     loose_origin_syntax: bool = False
+    insecure_origins_with_credentials: bool = False
     opaque_origins: tuple[str, ...] = ()
 
     def problems(self) -> list[str]:

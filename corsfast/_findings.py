@@ -3,13 +3,13 @@ corsfast/_audit.py (policies) and corsfast/_audit_regex.py (regexes)."""
 
 from __future__ import annotations
 
-import importlib
-import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ._suffixes import is_shared_suffix
+
 __all__ = ["BROWSER_MAX_AGE", "Finding", "MAX_AGE_BROWSER_CAP", "Note", "SEVERITIES",
-           "SHARED_HOSTING_SUFFIXES", "is_shared_suffix"]
+           "is_shared_suffix"]
 
 SEVERITIES = ("high", "medium", "low")
 
@@ -30,58 +30,6 @@ SEVERITIES = ("high", "medium", "low")
 BROWSER_MAX_AGE = {"chromium": 7200, "firefox": 86400, "webkit": 600}
 MAX_AGE_BROWSER_CAP = BROWSER_MAX_AGE["chromium"]  # the most common cap
 
-# Suffixes under which anyone can get a host for free: trusting every
-# subdomain of one trusts strangers. Taken from the private section of the
-# Public Suffix List, plus common two-label public suffixes.
-SHARED_HOSTING_SUFFIXES = frozenset({
-    "github.io", "githubusercontent.com", "gitlab.io", "bitbucket.io",
-    "herokuapp.com", "herokudns.com", "vercel.app", "now.sh", "netlify.app",
-    "netlify.com", "pages.dev", "workers.dev", "web.app", "firebaseapp.com",
-    "appspot.com", "azurewebsites.net", "cloudapp.net", "azurestaticapps.net",
-    "cloudfront.net", "amazonaws.com", "s3.amazonaws.com", "elasticbeanstalk.com",
-    "onrender.com", "fly.dev", "glitch.me", "repl.co", "replit.dev",
-    "surge.sh", "ngrok.io", "ngrok-free.app", "ngrok.app", "trycloudflare.com",
-    "loca.lt", "blogspot.com", "wordpress.com", "wixsite.com", "squarespace.com",
-    "webflow.io", "codepen.io", "csb.app", "stackblitz.io", "deno.dev",
-    "railway.app", "up.railway.app", "pythonanywhere.com", "readthedocs.io",
-    "azureedge.net", "web.core.windows.net", "ondigitalocean.app",
-    "co.uk", "org.uk", "com.au", "net.au", "co.jp", "com.br", "co.nz",
-    "co.in", "com.cn", "com.mx", "co.za", "com.tr", "com.sg",
-})
-
-
-def is_shared_suffix(host: str) -> bool:
-    """True when anyone can register a name directly under ``host``.
-
-    Uses the ``publicsuffixlist`` package when it is installed, and the
-    built-in list of shared-hosting suffixes either way.
-    """
-    host = host.lower().rstrip(".")
-    if host in SHARED_HOSTING_SUFFIXES:
-        return True
-    if not _HOSTNAME.fullmatch(host):
-        return False  # IP literals and non-names: nobody registers under them
-    psl = _public_suffix_list()
-    # No guard around the lookup: it only ever sees plain ASCII names, on
-    # which it is string work, and a failure must stop the audit loudly
-    # rather than pass a suffix off as private.
-    return psl is not None and bool(psl.is_public(host))
-
-
-_HOSTNAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
-_PSL: list[Any] = []
-
-
-def _public_suffix_list() -> Any:
-    """The optional ``publicsuffixlist`` package's list, loaded once."""
-    if not _PSL:
-        try:
-            module = importlib.import_module("publicsuffixlist")
-        except ImportError:
-            _PSL.append(None)  # not installed: the built-in list decides
-        else:
-            _PSL.append(module.PublicSuffixList())
-    return _PSL[0]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import NamedTuple, NoReturn
 
 from ._rules import DEFAULT_PORTS
 
-__all__ = ["EntryError", "OriginEntry", "parse_origin_entry"]
+__all__ = ["EntryError", "OriginEntry", "entry_host", "is_loopback", "parse_origin_entry"]
 
 ANY = "any"
 EXACT = "exact"
@@ -120,6 +120,26 @@ def parse_origin_entry(entry: object) -> OriginEntry:
                          written)
     return OriginEntry(SUBDOMAIN if pattern else EXACT,
                        prefix + canonical_host + suffix)
+
+
+def entry_host(entry: OriginEntry) -> tuple[str, str]:
+    """The scheme and host (a pattern's base) of a parsed entry."""
+    scheme, _, rest = entry.key.partition("://")
+    if rest.startswith("["):
+        return scheme, rest[: rest.find("]") + 1]
+    return scheme, rest.split(":", 1)[0]
+
+
+def is_loopback(host: str) -> bool:
+    """A host that names this machine (https://w3c.github.io/webappsec-secure-contexts/#localhost):
+    ``localhost`` and its subdomains, 127.0.0.0/8 and ``[::1]``. Such an
+    origin is a secure context even over plain http."""
+    if host in ("localhost", "[::1]") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.IPv4Address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _fail(entry: str, fix: str, suggestion: str) -> NoReturn:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union
 
 from . import _engine
@@ -29,15 +31,20 @@ from ._origins import (
     SUB_ANY_PORT,
     SUBDOMAIN,
     EntryError,
+    OriginEntry,
+    entry_host,
+    is_loopback,
     parse_origin_entry,
 )
+from ._suffixes import is_shared_suffix
 from ._tables import Tables, compile_tables
 
 if TYPE_CHECKING:
     from ._engine_py import Decision
     from ._router import Router
 
-__all__ = ["ConfigError", "Policy"]
+__all__ = ["ConfigError", "Policy", "PolicyWarning", "policy_from_arguments",
+           "warn_if_no_origin"]
 
 StrOrSeq = Union[str, Iterable[str]]
 
@@ -63,8 +70,10 @@ _ARGUMENTS = (
     "allow_origins", "allow_origin_regex", "allow_origin_predicate",
     "allow_methods", "allow_headers", "expose_headers", "allow_credentials",
     "max_age", "allow_private_network", "preflight_status", "allow_header_regex",
-    "dialect",
+    "allow_insecure_origins", "allow_public_suffix_patterns", "dialect",
 )
+# Shown in repr only when they differ from their default.
+_OPT_INS = ("allow_header_regex", "allow_insecure_origins", "allow_public_suffix_patterns")
 
 
 class Policy:
@@ -88,6 +97,8 @@ class Policy:
     allow_private_network: bool
     preflight_status: int
     allow_header_regex: Optional[re.Pattern[str]]
+    allow_insecure_origins: bool
+    allow_public_suffix_patterns: bool
     dialect: Dialect
     _tables: Tables
     _matcher: Any
@@ -106,10 +117,15 @@ class Policy:
         preflight_status: int = 204,
         *,
         allow_header_regex: Union[str, re.Pattern[str], None] = None,
+        allow_insecure_origins: bool = False,
+        allow_public_suffix_patterns: bool = False,
         dialect: Dialect = CORSFAST,
     ) -> None:
         errors: list[str] = []
         credentials = _check_bool("allow_credentials", allow_credentials, errors)
+        insecure_ok = _check_bool("allow_insecure_origins", allow_insecure_origins, errors)
+        suffix_ok = _check_bool("allow_public_suffix_patterns",
+                                allow_public_suffix_patterns, errors)
         private_network = _check_bool(
             "allow_private_network", allow_private_network, errors)
         if not isinstance(dialect, Dialect):
@@ -131,10 +147,22 @@ class Policy:
                 canonical.append(entry)
                 continue
             try:
-                kind, key = parse_origin_entry(entry)
+                parsed = parse_origin_entry(entry)
             except EntryError as exc:
                 errors.append(f"allow_origins[{i}] {entry!r}: {exc}")
                 continue
+            kind, key = parsed
+            if credentials:
+                risk = _credentialed_risk(entry, parsed, insecure_ok, suffix_ok)
+                if risk and dialect.insecure_origins_with_credentials and \
+                        risk[0] == "allow_insecure_origins":
+                    warnings.warn(f"allow_origins[{i}] {entry!r}: {risk[1]}; "
+                                  f"{dialect.name} accepts it, and so does this "
+                                  f"drop-in", PolicyWarning, stacklevel=_caller_level())
+                elif risk:
+                    errors.append(f"allow_origins[{i}] {entry!r}: {risk[1]}; "
+                                  f"{risk[2]}, or pass {risk[0]}=True if you "
+                                  f"mean it")
             canonical.append(entry if kind != EXACT else key)
             if kind == ANY:
                 any_origin = True
@@ -209,6 +237,8 @@ class Policy:
         set_(self, "allow_private_network", private_network)
         set_(self, "preflight_status", preflight_status)
         set_(self, "allow_header_regex", header_regex)
+        set_(self, "allow_insecure_origins", insecure_ok)
+        set_(self, "allow_public_suffix_patterns", suffix_ok)
         set_(self, "dialect", dialect)
 
         dynamic = regex is not None or allow_origin_predicate is not None
@@ -277,7 +307,8 @@ class Policy:
             id(self.allow_origin_predicate),
             self.allow_methods, self.allow_headers, self.expose_headers,
             self.allow_credentials, self.max_age, self.allow_private_network,
-            self.preflight_status, self.dialect,
+            self.preflight_status, self.allow_insecure_origins,
+            self.allow_public_suffix_patterns, self.dialect,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -304,9 +335,10 @@ class Policy:
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{name}={value!r}")
-        parts += [f"{name}={getattr(self, name)!r}" for name in _ARGUMENTS[3:-2]]
-        if self.allow_header_regex is not None:
-            parts.append(f"allow_header_regex={self.allow_header_regex!r}")
+        parts += [f"{name}={getattr(self, name)!r}" for name in _ARGUMENTS[3:]
+                  if name not in (*_OPT_INS, "dialect")]
+        parts += [f"{name}={getattr(self, name)!r}" for name in _OPT_INS
+                  if getattr(self, name) not in (None, False)]
         if self.dialect is not CORSFAST:
             parts.append(f"dialect={self.dialect!r}")
         return f"Policy({', '.join(parts)})"
@@ -323,6 +355,80 @@ class Policy:
         return _engine.check_request(
             self, method, origin, request_method, request_headers,
             request_private_network)
+
+
+class PolicyWarning(UserWarning):
+    """A policy that works but is almost certainly not what was meant: one
+    that can allow no origin, or a drop-in's setting that corsfast's own
+    rules refuse (docs/spec.md "Origin entries")."""
+
+    __module__ = "corsfast"
+
+
+def _credentialed_risk(written: str, entry: OriginEntry, insecure_ok: bool,
+                       suffix_ok: bool) -> Optional[tuple[str, str, str]]:
+    """(the opt-in, what is wrong, the fix) for an entry that trusts
+    strangers with credentials (docs/spec.md "Origin entries", rule 10),
+    or None."""
+    scheme, host = entry_host(entry)
+    if scheme == "http" and not insecure_ok and not is_loopback(host):
+        return ("allow_insecure_origins",
+                "a plain-http origin with allow_credentials=True: anyone on the "
+                "network path can inject script into it and read credentialed "
+                "answers", f"use '{written.replace('http://', 'https://', 1)}'")
+    if entry.kind in (SUBDOMAIN, SUB_ANY_PORT) and not suffix_ok and \
+            is_shared_suffix(host):
+        return ("allow_public_suffix_patterns",
+                f"'{host}' is a public suffix: strangers register names under "
+                f"it, and with allow_credentials=True each of them could read "
+                f"credentialed answers",
+                f"list your own hosts, such as '{scheme}://yourapp.{host}'")
+    return None
+
+
+def policy_from_arguments(who: str, policy: Any, policy_kwargs: Mapping[str, Any]) -> Any:
+    """What a middleware or drop-in was given: ``policy``, or a Policy built
+    from its keyword arguments, never both. Warns once when it can allow no
+    origin (docs/spec.md "Origin entries", rule 12)."""
+    if policy is not None and policy_kwargs:
+        names = ", ".join(sorted(policy_kwargs))
+        raise TypeError(f"{who} got a policy object and Policy arguments "
+                        f"({names}); pass one or the other")
+    if policy is None:
+        policy = Policy(**policy_kwargs)
+    warn_if_no_origin(who, policy)
+    return policy
+
+
+def warn_if_no_origin(who: str, target: Any) -> None:
+    """A :class:`PolicyWarning` when ``target`` (a Policy; a Router, or a
+    list of policies, with every one) can allow no origin at all: no entry,
+    regex or predicate."""
+    if isinstance(target, Policy):
+        policies = [target]
+    elif isinstance(target, list):
+        policies = target
+    elif callable(getattr(target, "routes", None)):
+        policies = list(target.routes().values())
+    else:
+        return  # a lookup of the user's own: nothing to read here
+    if all(not p.allow_origins and p.allow_origin_regex is None
+           and p.allow_origin_predicate is None for p in policies):
+        warnings.warn(f"{who}: the policy allows no origin at all (no "
+                      f"allow_origins entry, allow_origin_regex or "
+                      f"allow_origin_predicate), so every cross-origin request "
+                      f"is refused; list the origins to allow",
+                      PolicyWarning, stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """The stack level of the first frame outside corsfast, for warnings."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("corsfast"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _rebuild(arguments: dict[str, Any]) -> Policy:

@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable, MutableMapping, Union
 
 from ._engine import adapters
 from ._logging import log_refusal
-from ._policy import Policy
+from ._policy import Policy, policy_from_arguments
 from ._router import Router
 
 __all__ = ["CORSMiddleware"]
@@ -92,14 +92,8 @@ class CORSMiddleware:
         log_refusals: bool = False,
         **policy_kwargs: Any,
     ) -> None:
-        if policy is None:
-            policy = Policy(**policy_kwargs)
-        elif policy_kwargs:
-            names = ", ".join(sorted(policy_kwargs))
-            raise TypeError(
-                f"CORSMiddleware got a policy object and Policy arguments "
-                f"({names}); pass one or the other")
-        elif not isinstance(policy, (Policy, Router)):
+        policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
+        if not isinstance(policy, (Policy, Router)):
             raise TypeError(
                 f"policy: expected a corsfast.Policy or corsfast.Router, got "
                 f"{type(policy).__name__}")

@@ -68,6 +68,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "allow_credentials": True,
         "max_age": 86400,
         "allow_private_network": True,
+        "allow_insecure_origins": True,
+        "allow_public_suffix_patterns": True,
     },
 }
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Protocol, Union
 from . import _adapters_py
 from ._engine import adapters
 from ._logging import log_refusal
-from ._policy import Policy
+from ._policy import Policy, policy_from_arguments
 from ._router import Router
 
 __all__ = ["CORSMiddleware", "past_middleware"]
@@ -81,15 +81,8 @@ class CORSMiddleware(adapters.WsgiCore):
         log_refusals: bool = False,
         **policy_kwargs: Any,
     ) -> None:
-        if policy is not None and policy_kwargs:
-            raise TypeError(
-                "CORSMiddleware: pass either a policy object or Policy keyword "
-                f"arguments, not both (got policy and {sorted(policy_kwargs)}); "
-                "put those settings into the Policy instead"
-            )
-        if policy is None:
-            policy = Policy(**policy_kwargs)
-        elif not isinstance(policy, Policy) and not callable(
+        policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
+        if not isinstance(policy, Policy) and not callable(
                 getattr(policy, "lookup", None)):
             raise TypeError(
                 "CORSMiddleware: policy must be a corsfast.Policy or "

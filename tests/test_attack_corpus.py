@@ -145,6 +145,21 @@ SCANNER_ORIGINS = [
     "https://app." + _punycode("ex\u0430mple") + ".com",
     "https://xn--app.example.com", "https://xn--.example.com",
     "https://XN--PP-8CD.example.com",
+    # entries no browser sends (docs/spec.md "Origin entries", rule 9): zone
+    # ids, a last label that is a number, broken punycode, over-long hosts
+    "http://[fe80::1%eth0]", "http://[fe80::1%25eth0]", "http://[fe80::1%]",
+    f"https://{HOST}.255", "https://foo.bar.255", "https://foo.0x7f",
+    "https://xn--f", "https://xn--f.example.com", "https://xn--a-.example.com",
+    "https://" + "a" * 64 + ".example.com", "https://" + ("a" * 63 + ".") * 4 + "com",
+    # lookalikes that put the trusted name after a path, query, fragment or
+    # user info (docs/spec.md "The Origin header"): never serialized origins
+    f"https://evil.com/.{HOST}", f"https://evil.com?.{HOST}",
+    f"https://evil.com#.{HOST}", f"https://evil.com\\.{HOST}",
+    f"https://evil.com@x.{HOST}", f"https://evil.com%2f.{HOST}",
+    f"https://evil.com/x.{HOST}", f"https://evil.com:/.{HOST}",
+    # public suffixes under which strangers register names
+    "https://attacker.co.uk", "https://example.co.uk", "https://co.uk",
+    "https://attacker.githubusercontent.com", "https://x.pages.dev",
     # wildcard characters written literally
     "*", "https://*", "https://*.example.com", f"https://*{HOST}", f"{SITE}*",
     "https://%2a.example.com",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from corsfast import Policy, Router
+from corsfast import ConfigError, Policy, Router
 from corsfast._audit import (
     RegexNotAnalysed,
     audit,
@@ -99,12 +99,21 @@ def test_overmatching_regex_is_found_with_a_real_match(
     r"https://pr-[0-9]+\.preview\.example\.com",
     r"https://([a-z0-9-]+\.)*example\.com(:[0-9]+)?",
     r"https://[\w.-]+\.example\.com",
-    # Two registrable domains, each spelled out: both are the owner's.
-    r"https://(www\.example\.com|app\.example\.org)",
     r"(?i)https://APP\.EXAMPLE\.COM",
 ])
 def test_tight_regex_is_clean(pattern: str) -> None:
     assert audit(Policy(allow_origin_regex=pattern, allow_credentials=True)) == []
+
+
+def test_several_registrable_domains_in_one_credentialed_regex_are_low() -> None:
+    pattern = r"https://(www\.example\.com|app\.example\.org)"
+    (finding,) = audit(Policy(allow_origin_regex=pattern, allow_credentials=True))
+    assert (finding.code, finding.severity) == ("regex-several-sites", "low")
+    assert finding.examples == ("example.com", "example.org")
+    # Without credentials, or within one registrable domain, nothing to say.
+    assert audit(Policy(allow_origin_regex=pattern)) == []
+    assert audit(Policy(allow_origin_regex=r"https://(www|app)\.example\.co\.uk",
+                        allow_credentials=True)) == []
 
 
 def test_wildcard_subdomain_regex_points_to_the_pattern_entry() -> None:
@@ -270,8 +279,12 @@ def test_null_origin() -> None:
 
 
 def test_http_origin_with_credentials() -> None:
+    # Only by name (docs/spec.md "Origin entries", rule 10), and then HIGH.
+    with pytest.raises(ConfigError, match="allow_insecure_origins=True"):
+        Policy(allow_origins=["http://app.example.com"], allow_credentials=True)
     assert codes(Policy(allow_origins=["http://app.example.com"],
-                        allow_credentials=True)) == {"http-with-credentials": "medium"}
+                        allow_credentials=True, allow_insecure_origins=True)) == {
+        "http-with-credentials": "high"}
     assert codes(Policy(allow_origins=["http://localhost:*"],
                         allow_credentials=True)) == {"http-with-credentials": "low"}
     assert codes(Policy(allow_origins=["http://app.example.com"])) == {}
@@ -280,8 +293,10 @@ def test_http_origin_with_credentials() -> None:
 @pytest.mark.parametrize("suffix", ["github.io", "herokuapp.com", "vercel.app",
                                     "netlify.app", "pages.dev", "co.uk"])
 def test_subdomain_pattern_on_shared_hosting(suffix: str) -> None:
-    assert codes(Policy(allow_origins=[f"https://*.{suffix}"],
-                        allow_credentials=True)) == {"shared-hosting": "high"}
+    with pytest.raises(ConfigError, match="allow_public_suffix_patterns=True"):
+        Policy(allow_origins=[f"https://*.{suffix}"], allow_credentials=True)
+    assert codes(Policy(allow_origins=[f"https://*.{suffix}"], allow_credentials=True,
+                        allow_public_suffix_patterns=True)) == {"shared-hosting": "high"}
     assert codes(Policy(allow_origins=[f"https://*.{suffix}"])) == {
         "shared-hosting": "medium"}
     # One's own host on shared hosting is fine.
@@ -436,7 +451,7 @@ def test_audit_json_shape() -> None:
     assert result.returncode == 1
     data = json.loads(result.stdout)
     assert set(data) == {"source", "findings", "notes", "counts", "fail_on"}
-    assert data["counts"] == {"high": 3, "medium": 1, "low": 3}
+    assert data["counts"] == {"high": 4, "medium": 0, "low": 3}
     assert data["notes"] == [{
         "code": "max-age-by-browser", "route": None, "subject": "max_age 86400",
         "message": "browsers keep a preflight answer for Chromium 7200 s, "

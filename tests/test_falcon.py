@@ -194,7 +194,7 @@ def test_malformed_origins(kind: str, origin: str) -> None:
 
 
 def test_constructor_errors() -> None:
-    with pytest.raises(TypeError, match="either a policy object"):
+    with pytest.raises(TypeError, match="pass one or the other"):
         CORSMiddleware(Policy(**KW), allow_origins=[ORIGIN])
     with pytest.raises(TypeError, match=r"corsfast\.Policy or corsfast\.Router"):
         CORSMiddleware("https://app.example.com")  # type: ignore[arg-type]

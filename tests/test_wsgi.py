@@ -134,7 +134,8 @@ def preflight(path: str = "/", **extra: str) -> dict[str, Any]:
 
 
 def test_policy_object_and_kwargs_together_is_a_type_error() -> None:
-    with pytest.raises(TypeError, match="either a policy object or Policy keyword"):
+    with pytest.raises(TypeError,
+                       match=r"Policy arguments \(allow_origins\); pass one or the other"):
         CORSMiddleware(App(), Policy(allow_origins=[ORIGIN]), allow_origins=[ORIGIN])
 
 

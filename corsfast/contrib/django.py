@@ -27,7 +27,7 @@ from django.http import HttpResponse
 from .._dialect import Dialect
 from .._engine import adapters
 from .._headers import write_over
-from .._policy import ConfigError, Policy
+from .._policy import ConfigError, Policy, warn_if_no_origin
 from ._match import origin_regex, path_matcher
 
 __all__ = ["CorsMiddleware", "DEFAULT_HEADERS", "DEFAULT_METHODS"]
@@ -67,7 +67,8 @@ _wsgi_decide = adapters.wsgi_decide
 # Any printable Origin value counts as an origin, and "file://" in
 # CORS_ALLOWED_ORIGINS matches that literal value, as there.
 DJANGO = Dialect("django-cors-headers", reflect_any_origin_with_credentials=True,
-                 loose_origin_syntax=True, opaque_origins=("file://",))
+                 loose_origin_syntax=True, opaque_origins=("file://",),
+                 insecure_origins_with_credentials=True)
 
 
 # -- settings -> Policy ----------------------------------------------------------------
@@ -158,6 +159,7 @@ class _Config:
                 dialect=DJANGO,
                 **kwargs,
             )
+            warn_if_no_origin("corsfast.contrib.django", self.policy)
             # The default covers every path: skip the regex on each request.
             self.enabled = (None if urls_regex == DEFAULT_URLS_REGEX
                             else path_matcher(urls_regex, where="CORS_URLS_REGEX"))

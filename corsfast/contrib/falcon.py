@@ -20,7 +20,7 @@ from typing import Any, Union
 
 from .._engine import adapters, check_request
 from .._headers import write_over
-from .._policy import Policy
+from .._policy import Policy, policy_from_arguments
 from .._router import Router
 
 __all__ = ["CORSMiddleware"]
@@ -63,13 +63,8 @@ class CORSMiddleware:
         block_refused: bool = False,
         **policy_kwargs: Any,
     ) -> None:
-        if policy is not None and policy_kwargs:
-            raise TypeError(
-                "CORSMiddleware: pass either a policy object or Policy keyword "
-                f"arguments, not both (got policy and {sorted(policy_kwargs)})")
-        if policy is None:
-            policy = Policy(**policy_kwargs)
-        elif not isinstance(policy, (Policy, Router)):
+        policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
+        if not isinstance(policy, (Policy, Router)):
             raise TypeError("CORSMiddleware: policy must be a corsfast.Policy or "
                             f"corsfast.Router, got {type(policy).__name__}")
         self.policy = policy

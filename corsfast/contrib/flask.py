@@ -41,7 +41,7 @@ from flask import current_app, make_response, request
 from .._dialect import Dialect
 from .._engine import adapters
 from .._headers import write_over
-from .._policy import Policy
+from .._policy import Policy, warn_if_no_origin
 from ..wsgi import CORSMiddleware, past_middleware
 from ._flask_resources import PathPolicies as _PathPolicies
 from ._flask_resources import is_regex as _is_regex
@@ -118,6 +118,7 @@ FLASK = Dialect(
     expose_on_preflight=True,
     loose_origin_syntax=True,
     private_network_answer=True,
+    insecure_origins_with_credentials=True,
 )
 _EVALUATED = "_FLASK_CORS_EVALUATED"  # the attribute flask-cors sets, too
 _MAX_AGE_LIMIT = 86400  # the most Policy takes (browsers cap lower still)
@@ -330,8 +331,9 @@ class CORS:
         if not rules:
             return
         if callable(getattr(app, "wsgi_app", None)):
-            _wrap(app, [key for key, _ in specs], rules)
+            _wrap(app, [key for key, _ in specs], rules)  # the middleware warns
         else:
+            warn_if_no_origin("corsfast.contrib.flask", [rule.policy for _, rule in rules])
             _hook(app, rules)
 
 

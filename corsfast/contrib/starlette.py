@@ -55,6 +55,7 @@ STARLETTE = Dialect(
                     "Access-Control-Request-Headers, "
                     "Access-Control-Request-Private-Network"),
     every_refusal_reason=True,
+    insecure_origins_with_credentials=True,
 )
 
 _TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
