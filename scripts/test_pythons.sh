@@ -4,8 +4,8 @@
 #
 # For each version: a fresh venv, a regular (not editable) install of this
 # checkout with its test extra (so the extensions are built for that
-# interpreter), then the tests from a copy of tests/, examples/ and
-# pyproject.toml outside the checkout, so `import corsfast` is the
+# interpreter), then the tests from a copy of tests/, examples/, scripts/,
+# docs/, README.md and pyproject.toml outside the checkout, so `import corsfast` is the
 # installed package: once as installed, once with CORSFAST_NO_EXTENSIONS=1.
 # Prints one line per run and exits non-zero if any run failed.
 set -uo pipefail
@@ -44,7 +44,8 @@ for version in "${VERSIONS[@]}"; do
     fi
     run="$WORK/run-$version"
     mkdir -p "$run"
-    cp -r "$ROOT/tests" "$ROOT/examples" "$ROOT/pyproject.toml" "$run/"
+    cp -r "$ROOT/tests" "$ROOT/examples" "$ROOT/scripts" "$ROOT/docs" \
+        "$ROOT/pyproject.toml" "$ROOT/README.md" "$run/"
     for engine in cython python; do
         pure=""; [ "$engine" = python ] && pure=1
         out="$WORK/pytest-$version-$engine.log"
