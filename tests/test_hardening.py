@@ -5,13 +5,18 @@ and 12), on both engines through the public API."""
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import pickle
+import re
 import warnings
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import ENGINES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corsfast import ConfigError, Policy, PolicyWarning, Reason, Router
 from corsfast._audit import audit
@@ -250,3 +255,57 @@ def test_a_policy_listing_no_methods_sends_no_allow_methods(engine: ModuleType) 
     refused = engine.check_request(policy, "OPTIONS", "https://a.example.com",
                                    request_method="PUT")
     assert refused.reason is Reason.METHOD_NOT_ALLOWED
+
+
+# -- every origin a valid entry can match passes the request grammar --------------
+# (docs/spec.md "The Origin header": the grammar runs before any table, regex
+# or predicate, and must never turn away an origin an entry was written for.)
+
+_DEFAULT_PORT = {"http": 80, "https": 443}
+_label = st.from_regex(r"[a-z0-9_](?:[a-z0-9_-]{0,20}[a-z0-9_])?", fullmatch=True).filter(
+    lambda label: not label.startswith("xn--"))
+_sub_label = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True).filter(
+    lambda label: not label.startswith("xn--"))
+_tld = st.from_regex(r"[a-z][a-z0-9-]{0,8}[a-z]", fullmatch=True).filter(
+    lambda label: not label.startswith("xn--"))
+_name = st.builds(lambda labels, tld, dot: ".".join([*labels, tld]) + dot,
+                  st.lists(_label, min_size=1, max_size=3), _tld, st.sampled_from(["", "."]))
+_ipv4 = st.integers(0, 2**32 - 1).map(lambda n: str(ipaddress.IPv4Address(n)))
+_ipv6 = st.integers(0, 2**128 - 1).map(lambda n: f"[{ipaddress.IPv6Address(n).compressed}]")
+_punycode = st.sampled_from(["xn--bcher-kva.example", "xn--mnchen-3ya.de",
+                             "app.xn--p1ai", "xn--80ak6aa92e.com"])
+
+
+@st.composite
+def entry_and_origin(draw: st.DrawFn) -> tuple[str, str]:
+    scheme = draw(st.sampled_from(["https", "http", "app", "chrome-extension"]))
+    kind = draw(st.sampled_from(["exact", "pattern", "any-port", "pattern-any-port"]))
+    pattern = kind.startswith("pattern")
+    host = draw(_name | _punycode if pattern else _name | _ipv4 | _ipv6 | _punycode)
+    if pattern and host.rstrip(".").count(".") < 1:
+        host = "base." + host
+    default = _DEFAULT_PORT.get(scheme)
+    port = draw(st.integers(1, 65535).filter(lambda p: p != default))
+    explicit = draw(st.booleans())
+    sub = ".".join(draw(st.lists(_sub_label, min_size=1, max_size=2)))
+    shown = ("*." if pattern else "") + host
+    sent = (f"{sub}." if pattern else "") + host
+    if kind.endswith("any-port"):
+        return f"{scheme}://{shown}:*", f"{scheme}://{sent}:{port}"
+    suffix = f":{port}" if explicit else ""
+    return f"{scheme}://{shown}{suffix}", f"{scheme}://{sent}{suffix}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(entry_and_origin())
+def test_every_origin_a_valid_entry_matches_is_allowed(pair: tuple[str, str]) -> None:
+    entry, origin = pair
+    policies = [Policy(allow_origins=[entry]),
+                Policy(allow_origin_regex=re.escape(origin)),
+                Policy(allow_origin_predicate=lambda value: value == origin)]
+    for engine in ENGINES.values():
+        for policy in policies:
+            for sent in (origin, origin.encode("ascii")):
+                decision = engine.check_request(policy, "GET", sent)
+                assert decision.reason is Reason.ALLOWED, (entry, origin, decision)
+                assert ("access-control-allow-origin", origin) in decision.headers
