@@ -85,7 +85,8 @@ def _predicate(origin: str) -> bool:
 POLICY_ARGS: list[dict[str, Any]] = [
     dict(allow_origins=["https://app.example.com", "http://localhost:8080", "null",
                         "https://[::1]:8443", "http://10.0.0.1", "https://b\u00fccher.example"],
-         allow_credentials=True, allow_methods=["PUT", "delete", "Custom"],
+         allow_credentials=True, allow_insecure_origins=True,
+         allow_methods=["PUT", "delete", "Custom"],
          allow_headers=["x-token", "content-type"], expose_headers=["x-total"],
          max_age=600),
     dict(allow_origins=["https://*.example.com", "http://localhost:*",
