@@ -159,9 +159,13 @@ def load_mapping(path: Union[str, os.PathLike[str]]) -> dict[str, Any]:
     :class:`ConfigError` with the line.
     """
     name = os.fspath(path)
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix not in ("", ".toml", ".json"):
+        raise ConfigError([f"{name}: corsfast reads policy files in TOML (.toml) "
+                           f"or JSON (.json), not {suffix}; write the policy in "
+                           f"one of those"])
     with open(name, "rb") as handle:
         data = handle.read()
-    suffix = os.path.splitext(name)[1].lower()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -107,7 +107,10 @@ def _add_policy_source(parser: argparse.ArgumentParser) -> None:
         "policy", "where the policy comes from: --config, --example, or the "
                   "flags below (named as Policy's arguments)")
     source.add_argument("--config", "-c", metavar="FILE",
-                        help="a TOML or JSON policy file")
+                        help="a TOML or JSON policy file (may also be given "
+                             "as the first argument)")
+    source.add_argument("config_file", nargs="?", metavar="FILE",
+                        help="the same as --config FILE")
     source.add_argument("--example", nargs="?", const="app", metavar="NAME",
                         choices=sorted(EXAMPLES),
                         help="a built-in example policy: "
@@ -144,6 +147,11 @@ _SPLIT = ("allow_method", "allow_header", "expose_header")
 
 def _load_target(ns: argparse.Namespace) -> tuple[Target, str]:
     """The policy (or router) and a label saying where it came from."""
+    if ns.config_file is not None:
+        if ns.config is not None:
+            raise UsageError(f"give the policy file once: {ns.config_file} or "
+                             f"--config {ns.config}, not both")
+        ns.config = ns.config_file
     flags: dict[str, Any] = {}
     for attr, key in _FLAG_KEYS.items():
         value = getattr(ns, attr)
@@ -185,6 +193,16 @@ exit status: 0 allowed, 1 refused, 2 usage or configuration error
 
 
 def _cmd_check(ns: argparse.Namespace, out: TextIO) -> int:
+    if ns.request_method is None:
+        given = [flag for flag, value in (
+            ("--request-headers", ns.request_headers),
+            ("--request-private-network", ns.request_private_network)) if value is not None]
+        if given:
+            raise UsageError(f"{' and '.join(given)} belong to a preflight: add "
+                             f"--request-method (e.g. --request-method PUT)")
+    if ns.path is not None and not ns.path.startswith("/"):
+        raise UsageError(f"--path {ns.path!r}: a request path starts with '/': "
+                         f"write --path /{ns.path}")
     target, source = _load_target(ns)
     method = ns.method or ("OPTIONS" if ns.request_method is not None else "GET")
     request = {
@@ -453,6 +471,24 @@ def _quote(word: str) -> str:
 # -- parser and entry point ----------------------------------------------------------
 
 
+def version_line() -> str:
+    """``corsfast --version``: the version, the live engine, and the file it
+    was loaded from (the compiled extension, or the twin's source)."""
+    from . import _engine
+
+    return (f"corsfast {__version__} (engine: {ENGINE}, "
+            f"{_engine.engine.__file__})")
+
+
+class _Version(argparse.Action):
+    """``--version`` as one unwrapped line (argparse's own wraps it)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: Optional[str] = None) -> None:
+        print(version_line())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="corsfast",
@@ -461,8 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="run 'corsfast COMMAND --help' for each command's options and "
                "examples; 'corsfast demo' for a tour",
     )
-    parser.add_argument("--version", action="version",
-                        version=f"corsfast {__version__} (engine: {ENGINE})")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="the version, the engine and the file it runs from")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     fmt = argparse.RawDescriptionHelpFormatter
 

@@ -197,6 +197,16 @@ def test_config_error_exits_2_naming_the_entry(tmp_path: Path) -> None:
     (["check", "--allow-origin", "https://a.example.com", "--max-age", "x"],
      "invalid int value"),
     (["frobnicate"], "invalid choice"),
+    (["check", *APP, "--origin", "https://a.example.com", "--request-headers", "x-a"],
+     "--request-headers belong to a preflight: add --request-method"),
+    (["check", *APP, "--origin", "https://a.example.com",
+      "--request-private-network", "true"], "add --request-method"),
+    (["check", "examples/routes.toml", "--path", "api", "--origin", "https://a.example.com"],
+     "a request path starts with '/': write --path /api"),
+    (["audit", "cors.yaml"],
+     "corsfast reads policy files in TOML (.toml) or JSON (.json), not .yaml"),
+    (["audit", "examples/risky.toml", "--config", "examples/policy.toml"],
+     "give the policy file once"),
 ])
 def test_usage_errors_exit_2(args: list[str], needle: str) -> None:
     result = run(*args)
@@ -233,9 +243,22 @@ def test_each_command_has_help_with_an_example(command: str) -> None:
 def test_version() -> None:
     from corsfast import __version__
 
-    result = run("--version")
+    import corsfast
+    from corsfast import _engine
+
+    result = run("--version", cwd=ROOT / "tests")
     assert result.returncode == 0
-    assert result.stdout.startswith(f"corsfast {__version__} (engine: ")
+    assert result.stdout == (f"corsfast {__version__} (engine: {corsfast.ENGINE}, "
+                             f"{_engine.engine.__file__})\n")
+
+
+@pytest.mark.parametrize("command", ["check", "audit"])
+def test_a_policy_file_may_be_the_first_argument(command: str) -> None:
+    extra = ["--origin", "https://app.example.com"] if command == "check" else []
+    positional = run(command, "examples/risky.toml", *extra)
+    flagged = run(command, "--config", "examples/risky.toml", *extra)
+    assert positional.returncode == flagged.returncode
+    assert positional.stdout == flagged.stdout and positional.stdout
 
 
 def test_demo_runs_without_files(tmp_path: Path) -> None:
