@@ -241,10 +241,8 @@ def test_each_command_has_help_with_an_example(command: str) -> None:
 
 
 def test_version() -> None:
-    from corsfast import __version__
-
     import corsfast
-    from corsfast import _engine
+    from corsfast import __version__, _engine
 
     result = run("--version", cwd=ROOT / "tests")
     assert result.returncode == 0
