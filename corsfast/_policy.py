@@ -6,6 +6,11 @@ engine-neutral :class:`~corsfast._tables.Tables`, from which the live
 engine builds the matcher the Policy holds. A ``Policy`` is an immutable
 value: equal arguments make equal policies, and copies, deep copies and
 pickles behave the same on both engines.
+
+(About 440 lines: the constructor checks every argument in the order
+docs/spec.md lists the rules, so that one ConfigError can name them all;
+the warnings a policy raises at construction, and the helper the
+middleware use to take a policy or its arguments, sit beside it.)
 """
 
 from __future__ import annotations
