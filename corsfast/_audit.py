@@ -36,11 +36,11 @@ from ._findings import (
     SEVERITIES,
     Finding,
     Note,
-    is_shared_suffix,
 )
 from ._origins import is_loopback
 from ._policy import Policy
 from ._router import Router
+from ._suffixes import is_shared_suffix
 
 __all__ = [
     "BROWSER_MAX_AGE",

@@ -16,9 +16,9 @@ import string
 import sys
 from typing import Any, Callable, Iterable, NamedTuple, Optional, Union
 
-from ._findings import Finding, is_shared_suffix
+from ._findings import Finding
 from ._policy import ConfigError, Policy
-from ._suffixes import registrable_domain
+from ._suffixes import is_shared_suffix, registrable_domain
 
 __all__ = ["RegexNotAnalysed", "audit_regex", "literal_hosts", "regex_candidates",
            "regex_examples", "registrable", "show_regex"]

@@ -6,10 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ._suffixes import is_shared_suffix
-
-__all__ = ["BROWSER_MAX_AGE", "Finding", "MAX_AGE_BROWSER_CAP", "Note", "SEVERITIES",
-           "is_shared_suffix"]
+__all__ = ["BROWSER_MAX_AGE", "Finding", "MAX_AGE_BROWSER_CAP", "Note", "SEVERITIES"]
 
 SEVERITIES = ("high", "medium", "low")
 
