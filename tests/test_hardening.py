@@ -243,6 +243,14 @@ def test_drop_ins_warn_about_a_policy_that_allows_nothing() -> None:
     assert len(caught) == 1
     with pytest.warns(PolicyWarning, match="contrib.flask: the policy allows no origin"):
         CORS(flask.Blueprint("bp", __name__), origins=[])
+    with pytest.warns(PolicyWarning, match="contrib.flask: the policy allows no origin") as caught:
+        CORS(flask.Flask(__name__), resources={r"/api/.*": {"origins": []},
+                                               r"/b/.*": {"origins": []}})
+    assert len(caught) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PolicyWarning)
+        CORS(flask.Flask(__name__), resources={r"/api/.*": {"origins": []},
+                                               r"/b/.*": {"origins": "https://a.com"}})
 
 
 def test_a_policy_listing_no_methods_sends_no_allow_methods(engine: ModuleType) -> None:

@@ -346,6 +346,8 @@ def _wrap(app: Any, keys: list[Any], rules: Resources) -> None:
     without = _router(keys, rules, _without_origin)
     core = CORSMiddleware(wsgi_app, with_origin, preflight_passthrough=True)
     if isinstance(with_origin, _PathPolicies):
+        # The middleware warns about one policy; a lookup it cannot read.
+        warn_if_no_origin("corsfast.contrib.flask", [rule.policy for _, rule in rules])
         same = all(rule.no_origin is rule.policy for _, rule in rules)
     else:
         same = without is with_origin
