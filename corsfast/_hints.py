@@ -11,7 +11,7 @@ from ._engine import check_request
 from ._origins import EntryError, parse_origin_entry
 from ._policy import Policy
 from ._reason import Reason
-from ._rules import is_forbidden_request_header
+from ._rules import MAX_ACRM_LENGTH, is_forbidden_request_header, is_token
 
 __all__ = ["hints"]
 
@@ -98,7 +98,8 @@ def _malformed_hints(policy: Policy, request: dict[str, Any]) -> list[str]:
 
 def _header_hint(request: dict[str, Any]) -> str:
     rm = request["request_method"]
-    if rm is not None and (not rm or any(ch in " \t,()" for ch in rm)):
-        return "Access-Control-Request-Method must be one method token"
+    if rm is not None and (not is_token(rm) or len(rm) > MAX_ACRM_LENGTH):
+        return (f"Access-Control-Request-Method must be one method token, at "
+                f"most {MAX_ACRM_LENGTH} bytes")
     return ("Access-Control-Request-Headers must be a comma-separated list of "
             "header names, at most 64 and 4096 bytes")

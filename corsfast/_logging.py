@@ -11,7 +11,19 @@ header costs a few hundred bytes of log, not 100 KB.
 
 Adapters call :func:`log_refusal` when the user asked for refusal logs
 (``log_refusals=True``). It logs at INFO on the ``corsfast`` logger, and
-does no work at all unless that logger is enabled for INFO.
+does no work at all unless that logger is enabled for INFO. Given the
+policy that refused, the line ends with the fix in words, the same hints
+``corsfast check`` prints (``fix: not allowed: x-token; add them to
+allow_headers``).
+
+The ``corsfast`` logger has no handler of its own; a server that leaves
+logging unconfigured shows nothing below WARNING. Two lines turn it on::
+
+    import logging
+    logging.basicConfig(level=logging.INFO)
+
+or, where the server already installs a handler,
+``logging.getLogger("corsfast").setLevel(logging.INFO)``.
 """
 
 from __future__ import annotations
@@ -19,10 +31,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
-__all__ = ["MAX_LOG_VALUE", "escape_for_log", "log_refusal", "logger"]
+__all__ = ["MAX_LOG_VALUE", "escape_for_log", "log_environ_refusal", "log_refusal", "logger"]
 
 logger = logging.getLogger("corsfast")
 logger.addHandler(logging.NullHandler())
+
+# Most characters of the fix a log line shows.
+MAX_LOG_FIX = 400
 
 # Most characters of one value that a log line shows (escapes count by
 # their escaped length); the rest is replaced by a marker saying how much
@@ -92,14 +107,17 @@ def log_refusal(
     request_headers: Any = None,
     request_private_network: Any = None,
     *,
+    policy: Any = None,
     log: Optional[logging.Logger] = None,
 ) -> bool:
     """Log one refused request at INFO; return whether a line was written.
 
     Allowed decisions (including requests without Origin) are not logged.
     Every request value is passed through :func:`escape_for_log`. The
-    record carries ``cors_reason`` (the Reason's name) and
-    ``cors_preflight`` as extra attributes for structured handlers.
+    record carries ``cors_reason`` (the Reason's name),
+    ``cors_preflight`` and, given ``policy`` (the :class:`corsfast.Policy`
+    that refused), ``cors_fix`` as extra attributes for structured
+    handlers; the fix also ends the message.
     """
     target = logger if log is None else log
     if decision.allowed or not target.isEnabledFor(logging.INFO):
@@ -124,6 +142,48 @@ def log_refusal(
             escape_for_log(request_headers),
             escape_for_log(request_private_network),
         ]
-    target.info(fmt, *args,
-                extra={"cors_reason": name, "cors_preflight": decision.preflight})
+    extra: dict[str, Any] = {"cors_reason": name, "cors_preflight": decision.preflight}
+    fix = _fix(policy, decision, origin, request_method, request_headers)
+    if fix:
+        fmt += " fix: %s"
+        args.append(fix)
+        extra["cors_fix"] = fix
+    target.info(fmt, *args, extra=extra)
     return True
+
+
+def log_environ_refusal(decision: Any, environ: Any, policy: Any = None) -> bool:
+    """:func:`log_refusal` with the request's values read from a WSGI
+    environ (or a Django ``request.META``)."""
+    get = environ.get
+    return log_refusal(decision, get("REQUEST_METHOD"), get("HTTP_ORIGIN"),
+                       get("PATH_INFO"), get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+                       get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                       get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+                       policy=policy)
+
+
+def _text(value: Any) -> Optional[str]:
+    """A header value as the str the hints read (bytes are latin-1)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    return None
+
+
+def _fix(policy: Any, decision: Any, origin: Any, request_method: Any,
+         request_headers: Any) -> str:
+    """The fix for a refusal in words, escaped and bounded; empty without
+    a policy or when no hint applies."""
+    if policy is None:
+        return ""
+    from ._hints import hints  # the hints reach the audit; load them on first use
+
+    request = {"origin": _text(origin), "request_method": _text(request_method),
+               "request_headers": _text(request_headers)}
+    try:
+        found = hints(policy, decision, request)
+    except Exception:  # a hint must never turn a refusal into an error
+        return ""
+    return escape_for_log("; ".join(found), MAX_LOG_FIX) if found else ""

@@ -168,8 +168,12 @@ class CORSMiddleware:
         """Log a refusal (``log_refusals=True``); values are escaped."""
         origin, acrm, acrh, acrpn = adapters.asgi_request_values(
             scope.get("headers", ()), decision.preflight)
-        log_refusal(decision, scope.get("method"), origin, scope.get("path"),
-                    acrm, acrh, acrpn)
+        path = scope.get("path")
+        target = self.policy
+        # For a router, the policy that refused is the path's.
+        policy = target if isinstance(target, Policy) else target.lookup(str(path or ""))
+        log_refusal(decision, scope.get("method"), origin, path, acrm, acrh, acrpn,
+                    policy=policy)
 
     async def _send_error(self, send: Send, ours: tuple[RawHeader, ...]) -> None:
         """The 500 sent when the application fails before its response

@@ -14,12 +14,13 @@ token by token.
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any, Callable, Iterable, Iterator, Optional, Protocol, Union
 
 from . import _adapters_py
 from ._engine import adapters
-from ._logging import log_refusal
+from ._logging import log_environ_refusal
 from ._policy import Policy, policy_from_arguments
 from ._router import Router
 
@@ -99,7 +100,7 @@ class CORSMiddleware(adapters.WsgiCore):
             None if isinstance(policy, Policy) else policy,
             self.preflight_passthrough,
             self.block_refused,
-            _log_refusal if log_refusals else None,
+            functools.partial(_log_refusal, policy) if log_refusals else None,
             _send_error,
             _GuardedBody,
         )
@@ -123,12 +124,11 @@ def past_middleware(start_response: StartResponse) -> StartResponse:
     return start_response
 
 
-def _log_refusal(decision: Any, environ: Any) -> None:
-    get = environ.get
-    log_refusal(decision, get("REQUEST_METHOD"), get("HTTP_ORIGIN"),
-                get("PATH_INFO"), get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-                get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-                get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"))
+def _log_refusal(target: Any, decision: Any, environ: Any) -> None:
+    """Log a refusal (``log_refusals=True``) with the fix from the policy
+    that refused (``target``, or what the router gives for the path)."""
+    policy = target if isinstance(target, Policy) else target.lookup(environ.get("PATH_INFO", ""))
+    log_environ_refusal(decision, environ, policy if isinstance(policy, Policy) else None)
 
 
 def _send_error(start_response: StartResponse, ours: tuple[Header, ...]) -> None:

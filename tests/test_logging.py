@@ -220,3 +220,83 @@ def test_a_custom_logger_can_be_given(
     decision = engine.check_request(policy, "GET", "null")
     assert log_refusal(decision, "GET", "null", log=mine)
     assert [r.name for r in caplog.records] == ["myapp.cors"]
+
+
+# -- the fix in words -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "fix"), [
+    (("OPTIONS", SITE, "PUT", "x-token, x-other"),
+     "fix: not allowed: x-other; add them to allow_headers (now: x-token)"),
+    (("OPTIONS", SITE, "DELETE"),
+     "fix: add 'DELETE' to allow_methods (now: GET, PUT)"),
+    (("OPTIONS", SITE, "put"),
+     "fix: methods are case-sensitive: 'put' is not 'PUT'"),
+    (("GET", "https://app.example.co"),
+     "fix: the nearest trusted entry is 'https://app.example.com'"),
+    (("OPTIONS", SITE, "PUT\x0b"),
+     "fix: Access-Control-Request-Method must be one method token"),
+    (("OPTIONS", SITE, "PUT", "x-token;"),
+     "fix: Access-Control-Request-Headers must be a comma-separated list"),
+])
+def test_the_line_ends_with_the_fix_in_words(
+    engine: ModuleType, policy: Policy, info_logs: pytest.LogCaptureFixture,
+    args: tuple[str, ...], fix: str,
+) -> None:
+    decision = engine.check_request(policy, *args)
+    assert not decision.allowed
+    method, origin, *asked = args
+    assert log_refusal(decision, method, origin, "/a", *asked, policy=policy)
+    [record] = info_logs.records
+    message = record.getMessage()
+    assert fix in message, message
+    assert message.index(" fix: ") > message.index("path=/a")
+    assert record.cors_fix == message.split(" fix: ", 1)[1]
+
+
+def test_the_fix_reads_bytes_values_as_asgi_gives_them(
+    engine: ModuleType, policy: Policy, info_logs: pytest.LogCaptureFixture
+) -> None:
+    decision = engine.check_request(policy, b"OPTIONS", SITE.encode(), b"PUT", b"x-new")
+    assert log_refusal(decision, b"OPTIONS", SITE.encode(), b"/a", b"PUT", b"x-new",
+                       policy=policy)
+    assert "fix: not allowed: x-new; add them" in info_logs.records[0].getMessage()
+
+
+def test_request_values_in_the_fix_are_escaped(
+    engine: ModuleType, info_logs: pytest.LogCaptureFixture
+) -> None:
+    # The refused header names come from the request: a hostile one is
+    # shown escaped, never raw.
+    policy = Policy(allow_origins=[SITE], allow_methods=["PUT"])
+    decision = engine.check_request(policy, "OPTIONS", SITE, "PUT", "x-\u0430" + "a" * 5000)
+    log_refusal(decision, "OPTIONS", SITE, "/", "PUT", "x-\u0430" + "a" * 5000,
+                policy=policy)
+    message = info_logs.records[0].getMessage()
+    assert message.isascii() and message.isprintable()
+    assert len(message) < 8 * MAX_LOG_VALUE
+
+
+def test_without_a_policy_there_is_no_fix(
+    engine: ModuleType, policy: Policy, info_logs: pytest.LogCaptureFixture
+) -> None:
+    decision = engine.check_request(policy, "GET", "https://evil.com")
+    assert log_refusal(decision, "GET", "https://evil.com", "/")
+    assert " fix: " not in info_logs.records[0].getMessage()
+    assert not hasattr(info_logs.records[0], "cors_fix")
+
+
+def test_a_hint_that_fails_leaves_the_line_without_a_fix(
+    engine: ModuleType, policy: Policy, info_logs: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import corsfast._hints
+
+    def broken(*args: object) -> list[str]:
+        raise RuntimeError("hint failed")
+
+    monkeypatch.setattr(corsfast._hints, "hints", broken)
+    decision = engine.check_request(policy, "GET", "https://evil.com")
+    assert log_refusal(decision, "GET", "https://evil.com", "/", policy=policy)
+    message = info_logs.records[0].getMessage()
+    assert "ORIGIN_NOT_ALLOWED" in message and " fix: " not in message

@@ -6,7 +6,8 @@
 
 Takes what :class:`corsfast.wsgi.CORSMiddleware` takes: a
 :class:`corsfast.Policy` or :class:`corsfast.Router`, or ``Policy`` keyword
-arguments, plus ``preflight_passthrough`` and ``block_refused``. It asks the
+arguments, plus ``preflight_passthrough``, ``block_refused`` and
+``log_refusals``. It asks the
 engine once per request in ``process_request`` (answering preflights there,
 before routing) and writes the decision's headers in ``process_response``
 through Falcon's own header API, which Falcon also runs for error
@@ -20,6 +21,7 @@ from typing import Any, Union
 
 from .._engine import adapters, check_request
 from .._headers import write_over
+from .._logging import log_environ_refusal, log_refusal
 from .._policy import Policy, policy_from_arguments
 from .._router import Router
 
@@ -52,8 +54,8 @@ class CORSMiddleware:
     ``process_response``; on ``falcon.asgi.App`` the ``*_async`` hooks.
     """
 
-    __slots__ = ("policy", "preflight_passthrough", "block_refused", "_policy",
-                 "_router")
+    __slots__ = ("policy", "preflight_passthrough", "block_refused", "log_refusals",
+                 "_policy", "_router")
 
     def __init__(
         self,
@@ -61,6 +63,7 @@ class CORSMiddleware:
         *,
         preflight_passthrough: bool = False,
         block_refused: bool = False,
+        log_refusals: bool = False,
         **policy_kwargs: Any,
     ) -> None:
         policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
@@ -70,6 +73,7 @@ class CORSMiddleware:
         self.policy = policy
         self.preflight_passthrough = bool(preflight_passthrough)
         self.block_refused = bool(block_refused)
+        self.log_refusals = bool(log_refusals)
         self._policy = policy if isinstance(policy, Policy) else None
         self._router = policy if isinstance(policy, Router) else None
 
@@ -93,6 +97,8 @@ class CORSMiddleware:
         policy = self._lookup(env.get("PATH_INFO", ""))
         if policy is not None:
             decision = env[_KEY] = _wsgi_decide(policy, env)
+            if self.log_refusals and not decision.allowed:
+                log_environ_refusal(decision, env, policy)
             self._act(resp, decision)
 
     def process_response(self, req: Any, resp: Any, resource: Any,
@@ -113,13 +119,14 @@ class CORSMiddleware:
         get = req.get_header
         origin = get("Origin")
         method = req.method
+        asked: tuple[Any, ...] = ()
         if origin is not None and method == "OPTIONS":
-            decision = check_request(
-                policy, method, origin, get("Access-Control-Request-Method"),
-                get("Access-Control-Request-Headers"),
-                get("Access-Control-Request-Private-Network"))
-        else:
-            decision = check_request(policy, method, origin)
+            asked = (get("Access-Control-Request-Method"),
+                     get("Access-Control-Request-Headers"),
+                     get("Access-Control-Request-Private-Network"))
+        decision = check_request(policy, method, origin, *asked)
+        if self.log_refusals and not decision.allowed:
+            log_refusal(decision, method, origin, scope.get("path"), *asked, policy=policy)
         scope[_KEY] = decision
         self._act(resp, decision)
 

@@ -5,7 +5,8 @@ Change ``from flask_cors import CORS, cross_origin`` to
 flask-cors's (``resources``, ``origins``, ``methods``, ``allow_headers``,
 ``expose_headers``, ``supports_credentials``, ``max_age``, ``send_wildcard``,
 ``vary_header``, ``automatic_options``, ``always_send``,
-``allow_private_network``, ``intercept_exceptions``), read from the same
+``allow_private_network``, ``intercept_exceptions``, and corsfast's own
+``log_refusals``), read from the same
 places (defaults, then the app's ``CORS_*`` config, then keyword arguments,
 then per-resource options).
 
@@ -41,6 +42,7 @@ from flask import current_app, make_response, request
 from .._dialect import Dialect
 from .._engine import adapters
 from .._headers import write_over
+from .._logging import log_environ_refusal
 from .._policy import Policy, warn_if_no_origin
 from ..wsgi import CORSMiddleware, past_middleware
 from ._flask_resources import PathPolicies as _PathPolicies
@@ -78,6 +80,7 @@ CONFIG_OPTIONS = [
     "CORS_SUPPORTS_CREDENTIALS", "CORS_MAX_AGE", "CORS_SEND_WILDCARD",
     "CORS_AUTOMATIC_OPTIONS", "CORS_VARY_HEADER", "CORS_RESOURCES",
     "CORS_INTERCEPT_EXCEPTIONS", "CORS_ALWAYS_SEND", "CORS_ALLOW_PRIVATE_NETWORK",
+    "CORS_LOG_REFUSALS",
 ]
 DEFAULT_OPTIONS: dict[str, Any] = {
     "origins": "*",
@@ -93,6 +96,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "intercept_exceptions": True,
     "always_send": True,
     "allow_private_network": False,
+    "log_refusals": False,  # corsfast's own: log each refusal with its fix
 }
 _KNOWN = frozenset(DEFAULT_OPTIONS)
 
@@ -191,7 +195,7 @@ class _Rule:
     with an Origin, and the one for requests without (None leaves them
     untouched: ``always_send=False``)."""
 
-    __slots__ = ("policy", "no_origin", "automatic_options")
+    __slots__ = ("policy", "no_origin", "automatic_options", "log_refusals")
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         unknown = sorted(set(options) - _KNOWN)
@@ -201,6 +205,7 @@ class _Rule:
         credentials = bool(options.get("supports_credentials"))
         send_wildcard = bool(options.get("send_wildcard"))
         self.automatic_options = bool(options.get("automatic_options"))
+        self.log_refusals = bool(options.get("log_refusals"))
         dialect = FLASK
         if not options.get("vary_header"):
             _warn_once(_NO_VARY_WARNING)
@@ -277,10 +282,13 @@ class _Rule:
         """Decide the request and write the answer on ``response``."""
         policy = self.policy_for(environ)
         if policy is not None:
+            decision = _wsgi_decide(policy, environ)
+            if self.log_refusals and not decision.allowed:
+                log_environ_refusal(decision, environ, policy)
             headers = response.headers
             write_over(list(headers.keys()), lambda: ", ".join(headers.getlist("Vary")),
                        headers.__setitem__, headers.__delitem__,
-                       _wsgi_decide(policy, environ).headers, add=headers.add)
+                       decision.headers, add=headers.add)
         setattr(response, _EVALUATED, True)
 
 
@@ -344,7 +352,8 @@ def _wrap(app: Any, keys: list[Any], rules: Resources) -> None:
     wsgi_app = app.wsgi_app
     with_origin = _router(keys, rules, _policy_of)
     without = _router(keys, rules, _without_origin)
-    core = CORSMiddleware(wsgi_app, with_origin, preflight_passthrough=True)
+    core = CORSMiddleware(wsgi_app, with_origin, preflight_passthrough=True,
+                          log_refusals=any(rule.log_refusals for _, rule in rules))
     if isinstance(with_origin, _PathPolicies):
         # The middleware warns about one policy; a lookup it cannot read.
         warn_if_no_origin("corsfast.contrib.flask", [rule.policy for _, rule in rules])

@@ -93,7 +93,9 @@ def _names(value: Union[str, Collection[str]]) -> list[str]:
 class CORSMiddleware(_GenericCORSMiddleware):
     """Starlette's CORSMiddleware arguments and answers on corsfast's engine:
     the arguments become one Policy in the STARLETTE dialect; preflights get
-    200 "OK", refused ones 400 "Disallowed CORS <every failed check>"."""
+    200 "OK", refused ones 400 "Disallowed CORS <every failed check>".
+    ``log_refusals=True`` (corsfast's own, keyword only) logs each refusal
+    with its fix, as :class:`corsfast.asgi.CORSMiddleware` does."""
 
     policy: Policy  # always one Policy, built from Starlette's arguments
 
@@ -108,6 +110,8 @@ class CORSMiddleware(_GenericCORSMiddleware):
         allow_private_network: bool = False,
         expose_headers: Collection[str] = (),
         max_age: int = 600,
+        *,
+        log_refusals: bool = False,
     ) -> None:
         origins = _names(allow_origins)
         methods = _names(allow_methods)
@@ -149,7 +153,7 @@ class CORSMiddleware(_GenericCORSMiddleware):
             allow_private_network=bool(allow_private_network),
             preflight_status=200,
             dialect=dialect,
-        ))
+        ), log_refusals=log_refusals)
         self._allowed_answer = _text_answer(200, b"OK")
 
     def preflight_response(self, decision: Any) -> Answer:
