@@ -29,9 +29,11 @@ def hints(policy: Policy, decision: Any, request: dict[str, Any]) -> list[str]:
         found.append("no --origin: a request without an Origin header is "
                      "same-origin or not from a browser script")
     elif reason is Reason.ORIGIN_NOT_ALLOWED:
+        well_formed = True
         try:
             parse_origin_entry(origin)
         except EntryError as exc:
+            well_formed = False
             found.append(f"browsers never send an origin in this form: {exc}")
         entries = [e for e in policy.allow_origins if e != "*"]
         close = difflib.get_close_matches(origin, entries, n=1, cutoff=0.5)
@@ -46,6 +48,8 @@ def hints(policy: Policy, decision: Any, request: dict[str, Any]) -> list[str]:
                          f"does not full-match it")
         if not entries and policy.allow_origin_regex is None:
             found.append("the policy trusts no origin; add allow_origins")
+        elif well_formed:
+            found.append("to trust it, add it to allow_origins")
     elif reason is Reason.METHOD_NOT_ALLOWED:
         listed = ", ".join(_as_list(policy.allow_methods)) or "none"
         method = request["request_method"]
@@ -88,9 +92,11 @@ def _malformed_hints(policy: Policy, request: dict[str, Any]) -> list[str]:
             policy, "GET", origin).reason is Reason.MALFORMED_REQUEST:
         found = ["the Origin is not a serialized origin: browsers send "
                  "scheme://host[:port] in lowercase, with no path, or null"]
+        well_formed = True
         try:
             parse_origin_entry(origin)
         except EntryError as exc:
+            well_formed = False
             found.append(f"browsers never send an origin in this form: {exc}")
         return found
     return [_header_hint(request)]

@@ -29,9 +29,10 @@ or, where the server already installs a handler,
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-__all__ = ["MAX_LOG_VALUE", "escape_for_log", "log_environ_refusal", "log_refusal", "logger"]
+__all__ = ["MAX_LOG_VALUE", "escape_for_log", "log_environ_refusal", "log_refusal", "logger",
+           "refusal_fix"]
 
 logger = logging.getLogger("corsfast")
 logger.addHandler(logging.NullHandler())
@@ -108,6 +109,7 @@ def log_refusal(
     request_private_network: Any = None,
     *,
     policy: Any = None,
+    fix_words: Optional[Callable[[str], str]] = None,
     log: Optional[logging.Logger] = None,
 ) -> bool:
     """Log one refused request at INFO; return whether a line was written.
@@ -117,7 +119,8 @@ def log_refusal(
     record carries ``cors_reason`` (the Reason's name),
     ``cors_preflight`` and, given ``policy`` (the :class:`corsfast.Policy`
     that refused), ``cors_fix`` as extra attributes for structured
-    handlers; the fix also ends the message.
+    handlers; the fix also ends the message. ``fix_words`` rewrites the fix
+    before it is escaped (a drop-in names its own settings).
     """
     target = logger if log is None else log
     if decision.allowed or not target.isEnabledFor(logging.INFO):
@@ -143,7 +146,8 @@ def log_refusal(
             escape_for_log(request_private_network),
         ]
     extra: dict[str, Any] = {"cors_reason": name, "cors_preflight": decision.preflight}
-    fix = _fix(policy, decision, origin, request_method, request_headers)
+    fix = refusal_fix(policy, decision, origin, request_method, request_headers,
+                      fix_words)
     if fix:
         fmt += " fix: %s"
         args.append(fix)
@@ -152,7 +156,8 @@ def log_refusal(
     return True
 
 
-def log_environ_refusal(decision: Any, environ: Any, policy: Any = None) -> bool:
+def log_environ_refusal(decision: Any, environ: Any, policy: Any = None,
+                        fix_words: Optional[Callable[[str], str]] = None) -> bool:
     """:func:`log_refusal` with the request's values read from a WSGI
     environ (or a Django ``request.META``)."""
     get = environ.get
@@ -160,7 +165,7 @@ def log_environ_refusal(decision: Any, environ: Any, policy: Any = None) -> bool
                        get("PATH_INFO"), get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
                        get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
                        get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-                       policy=policy)
+                       policy=policy, fix_words=fix_words)
 
 
 def _text(value: Any) -> Optional[str]:
@@ -172,8 +177,9 @@ def _text(value: Any) -> Optional[str]:
     return None
 
 
-def _fix(policy: Any, decision: Any, origin: Any, request_method: Any,
-         request_headers: Any) -> str:
+def refusal_fix(policy: Any, decision: Any, origin: Any, request_method: Any,
+                request_headers: Any,
+                fix_words: Optional[Callable[[str], str]] = None) -> str:
     """The fix for a refusal in words, escaped and bounded; empty without
     a policy or when no hint applies."""
     if policy is None:
@@ -183,7 +189,9 @@ def _fix(policy: Any, decision: Any, origin: Any, request_method: Any,
     request = {"origin": _text(origin), "request_method": _text(request_method),
                "request_headers": _text(request_headers)}
     try:
-        found = hints(policy, decision, request)
+        found = "; ".join(hints(policy, decision, request))
+        if found and fix_words is not None:
+            found = fix_words(found)
     except Exception:  # a hint must never turn a refusal into an error
         return ""
-    return escape_for_log("; ".join(found), MAX_LOG_FIX) if found else ""
+    return escape_for_log(found, MAX_LOG_FIX) if found else ""

@@ -7,13 +7,18 @@ same ``CORS_*`` settings with the same defaults, turns them into one
 :class:`corsfast.Policy`, and lets the engine decide each request. Bad
 settings raise ``ImproperlyConfigured`` naming the setting and the fix.
 The policy is rebuilt when a ``CORS_*`` setting changes (``override_settings``
-in tests). Where django-cors-headers matches loosely (origin regexes and
+in tests). A ``CORS_*`` name it does not know gets a warning with the
+closest known name. A refused preflight is logged on ``django.request``
+with its reason and fix instead of a bare "Forbidden"; corsfast's own
+``CORS_LOG_REFUSALS = True`` logs every refusal on the ``corsfast`` logger.
+Where django-cors-headers matches loosely (origin regexes and
 ``CORS_URLS_REGEX`` matched only at their start), this middleware matches
 strictly; docs/wsgi.md lists every difference.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import warnings
 from typing import Any, Callable, Optional
@@ -23,14 +28,17 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.http import HttpResponse
+from django.utils.log import log_response
 
 from .._dialect import Dialect
 from .._engine import adapters
 from .._headers import write_over
+from .._logging import escape_for_log, log_environ_refusal, refusal_fix
 from .._policy import ConfigError, Policy, warn_if_no_origin
 from ._match import origin_regex, path_matcher
 
-__all__ = ["CorsMiddleware", "DEFAULT_HEADERS", "DEFAULT_METHODS"]
+__all__ = ["CorsMiddleware", "DEFAULT_HEADERS", "DEFAULT_METHODS", "KNOWN_SETTINGS",
+           "REMOVED_SETTINGS"]
 
 # django-cors-headers' defaults (corsheaders/defaults.py and conf.py).
 DEFAULT_HEADERS = ("accept", "authorization", "content-type", "user-agent",
@@ -51,6 +59,22 @@ _SETTING_FOR = {
     "max_age": "CORS_PREFLIGHT_MAX_AGE",
     "allow_private_network": "CORS_ALLOW_PRIVATE_NETWORK",
 }
+# Every setting name read here, old spellings included, and corsfast's own.
+KNOWN_SETTINGS = frozenset({
+    "CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST",
+    "CORS_ALLOWED_ORIGIN_REGEXES", "CORS_ORIGIN_REGEX_WHITELIST",
+    "CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL", "CORS_URLS_REGEX",
+    "CORS_ALLOW_METHODS", "CORS_ALLOW_HEADERS", "CORS_EXPOSE_HEADERS",
+    "CORS_PREFLIGHT_MAX_AGE", "CORS_ALLOW_CREDENTIALS",
+    "CORS_ALLOW_PRIVATE_NETWORK", "CORS_LOG_REFUSALS",
+})
+# Settings django-cors-headers once read and no longer does.
+REMOVED_SETTINGS = {
+    "CORS_MODEL": "origins come from CORS_ALLOWED_ORIGINS and "
+                  "CORS_ALLOWED_ORIGIN_REGEXES, not a model",
+    "CORS_REPLACE_HTTPS_REFERER": "use Django's CSRF_TRUSTED_ORIGINS",
+}
+_SETTING_WORD = re.compile(r"\b(" + "|".join(_SETTING_FOR) + r")\b")
 _ALL_ORIGINS_CREDENTIALS_WARNING = (
     "corsfast.contrib.django: CORS_ALLOW_ALL_ORIGINS with "
     "CORS_ALLOW_CREDENTIALS reflects every origin with credentials, as "
@@ -96,19 +120,22 @@ def _strings(name: str, value: Any, errors: list[str],
 class _Config:
     """The CORS_* settings, validated and compiled once."""
 
-    __slots__ = ("policy", "enabled", "_seen")
+    __slots__ = ("policy", "enabled", "log_refusals", "_seen")
 
     policy: Policy
     enabled: Optional[Callable[[str], bool]]
 
     def __init__(self) -> None:
+        _warn_unknown_settings()
         errors: list[str] = []
+        self.log_refusals = _setting("CORS_LOG_REFUSALS", None, False)
         credentials = _setting("CORS_ALLOW_CREDENTIALS", None, False)
         allow_all = _setting("CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL", False)
         private_network = _setting("CORS_ALLOW_PRIVATE_NETWORK", None, False)
         for name, value in (("CORS_ALLOW_CREDENTIALS", credentials),
                             ("CORS_ALLOW_ALL_ORIGINS", allow_all),
-                            ("CORS_ALLOW_PRIVATE_NETWORK", private_network)):
+                            ("CORS_ALLOW_PRIVATE_NETWORK", private_network),
+                            ("CORS_LOG_REFUSALS", self.log_refusals)):
             if not isinstance(value, bool):
                 errors.append(f"{name}: should be True or False, got {value!r}")
         origins = _strings("CORS_ALLOWED_ORIGINS", _setting(
@@ -186,6 +213,34 @@ class _Config:
         return policy
 
 
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _warn_unknown_settings() -> None:
+    """Warn once per ``CORS_*`` setting this middleware does not read: a
+    typo would otherwise leave its default in force without a word."""
+    for name in sorted(n for n in dir(settings) if n.startswith("CORS_")):
+        if name in KNOWN_SETTINGS:
+            continue
+        if name in REMOVED_SETTINGS:
+            _warn_once(f"corsfast.contrib.django: {name} is no longer read "
+                       f"(django-cors-headers removed it; "
+                       f"{REMOVED_SETTINGS[name]}); it has no effect")
+            continue
+        close = difflib.get_close_matches(name, sorted(KNOWN_SETTINGS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        _warn_once(f"corsfast.contrib.django: unknown setting {name} is "
+                   f"ignored{hint}")
+
+
+def _setting_words(text: str) -> str:
+    """A fix in the words of the settings (allow_headers -> CORS_ALLOW_HEADERS)."""
+    return _SETTING_WORD.sub(lambda m: _SETTING_FOR[m.group(1)], text)
+
+
 def _rename(error: str) -> str:
     for argument, setting in _SETTING_FOR.items():
         if error.startswith(argument):
@@ -230,12 +285,28 @@ def _policy_for(request: Any) -> Optional[Policy]:
     return config.policy_for(request.path_info)
 
 
-def _preflight_response(decision: Any) -> HttpResponse:
+def _preflight_response(decision: Any, request: Any, policy: Policy) -> HttpResponse:
     response = HttpResponse(status=decision.status)
     response["Content-Length"] = "0"
     for name, value in decision.headers:
         response[name] = value
+    if not decision.allowed and decision.status >= 400:
+        # Django would log this 4xx as a bare "Forbidden: <path>"; say why.
+        meta = request.META
+        fix = refusal_fix(policy, decision, meta.get("HTTP_ORIGIN"),
+                          meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+                          meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"), _setting_words)
+        log_response("CORS preflight refused (%s): origin=%s path=%s%s",
+                     decision.reason.name, escape_for_log(meta.get("HTTP_ORIGIN")),
+                     escape_for_log(request.path), f" fix: {fix}" if fix else "",
+                     response=response, request=request)
     return response
+
+
+def _refused(decision: Any, request: Any, policy: Policy) -> None:
+    """``CORS_LOG_REFUSALS = True``: the refusal on the corsfast logger."""
+    if _current().log_refusals:
+        log_environ_refusal(decision, request.META, policy, _setting_words)
 
 
 def _write(response: Any, ours: tuple[tuple[str, str], ...]) -> None:
@@ -274,8 +345,10 @@ class CorsMiddleware:
         if policy is None:
             return self.get_response(request)
         decision = _wsgi_decide(policy, request.META)
+        if not decision.allowed:
+            _refused(decision, request, policy)
         if decision.preflight:
-            return _preflight_response(decision)
+            return _preflight_response(decision, request, policy)
         response = self.get_response(request)
         _write(response, decision.headers)
         return response
@@ -285,8 +358,10 @@ class CorsMiddleware:
         if policy is None:
             return await self.get_response(request)
         decision = _wsgi_decide(policy, request.META)
+        if not decision.allowed:
+            _refused(decision, request, policy)
         if decision.preflight:
-            return _preflight_response(decision)
+            return _preflight_response(decision, request, policy)
         response = await self.get_response(request)
         _write(response, decision.headers)
         return response
