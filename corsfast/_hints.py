@@ -49,7 +49,7 @@ def hints(policy: Policy, decision: Any, request: dict[str, Any]) -> list[str]:
         if not entries and policy.allow_origin_regex is None:
             found.append("the policy trusts no origin; add allow_origins")
         elif well_formed:
-            found.append("to trust it, add it to allow_origins")
+            found.append("if it should be trusted, add it to allow_origins")
     elif reason is Reason.METHOD_NOT_ALLOWED:
         listed = ", ".join(_as_list(policy.allow_methods)) or "none"
         method = request["request_method"]

@@ -199,7 +199,7 @@ def test_a_refused_origin_is_logged_with_its_fix(
     lines = _lines(corsfast_logs)
     assert len(lines) == 1, lines
     assert "CORS request refused (ORIGIN_NOT_ALLOWED): origin=https://evil.example" in lines[0]
-    assert lines[0].endswith("; to trust it, add it to allow_origins")
+    assert lines[0].endswith("; if it should be trusted, add it to allow_origins")
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS, ids=lambda a: a.__name__)
@@ -210,7 +210,7 @@ def test_a_preflight_from_a_refused_origin_is_logged(
     assert len(lines) == 1, lines
     assert lines[0].startswith("CORS preflight refused (ORIGIN_NOT_ALLOWED): "
                                "origin=https://evil.example method=OPTIONS")
-    assert lines[0].endswith("; to trust it, add it to allow_origins")
+    assert lines[0].endswith("; if it should be trusted, add it to allow_origins")
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS, ids=lambda a: a.__name__)
@@ -257,7 +257,7 @@ def test_django_refusal_logs_follow_the_setting(corsfast_logs: pytest.LogCapture
     assert lines[0].endswith("fix: not allowed: x-token; add them to CORS_ALLOW_HEADERS "
                              "(now: content-type)")
     assert "CORS request refused (ORIGIN_NOT_ALLOWED)" in lines[1]
-    assert lines[1].endswith("; to trust it, add it to CORS_ALLOWED_ORIGINS")
+    assert lines[1].endswith("; if it should be trusted, add it to CORS_ALLOWED_ORIGINS")
 
 
 def test_django_async_logs_refusals(corsfast_logs: pytest.LogCaptureFixture) -> None:
