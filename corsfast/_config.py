@@ -30,12 +30,12 @@ import difflib
 import json
 import os
 import sys
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from ._policy import ConfigError, Policy
 from ._router import Router
 
-__all__ = ["FILE_KEYS", "policy_from_file", "policy_from_mapping", "load_mapping"]
+__all__ = ["FILE_KEYS", "closest_name", "policy_from_file", "policy_from_mapping", "load_mapping"]
 
 # Policy arguments a file may set. allow_origin_predicate is a callable and
 # a dialect belongs to a drop-in: neither has a place in a file.
@@ -135,16 +135,21 @@ def _unknown_key(key: object) -> str:
     if key == "allow_origin_predicate":
         return ("a predicate is Python code and cannot come from a file; use "
                 "allow_origin_regex, or build the Policy in Python")
-    text = str(key)
     candidates = FILE_KEYS + (ROUTES_KEY,)
+    close = closest_name(str(key), candidates)
+    if close:
+        return f"unknown key; did you mean '{close}'?"
+    return f"unknown key; valid keys are {', '.join(candidates)}"
+
+
+def closest_name(text: str, candidates: Sequence[str]) -> Optional[str]:
+    """The known name a mistyped one most likely meant, or None."""
     close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.6)
     if not close:
         # Dashes and case are the common slips: try again without them.
         folded = text.lower().replace("-", "_")
         close = difflib.get_close_matches(folded, candidates, n=1, cutoff=0.6)
-    if close:
-        return f"unknown key; did you mean '{close[0]}'?"
-    return f"unknown key; valid keys are {', '.join(candidates)}"
+    return close[0] if close else None
 
 
 # -- files ------------------------------------------------------------------------

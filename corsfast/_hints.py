@@ -92,11 +92,9 @@ def _malformed_hints(policy: Policy, request: dict[str, Any]) -> list[str]:
             policy, "GET", origin).reason is Reason.MALFORMED_REQUEST:
         found = ["the Origin is not a serialized origin: browsers send "
                  "scheme://host[:port] in lowercase, with no path, or null"]
-        well_formed = True
         try:
             parse_origin_entry(origin)
         except EntryError as exc:
-            well_formed = False
             found.append(f"browsers never send an origin in this form: {exc}")
         return found
     return [_header_hint(request)]

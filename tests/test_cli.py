@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -417,14 +416,3 @@ def test_bench_builds_new_request_objects_for_every_call() -> None:
     args1, args2 = engine_args(None, preflight), engine_args(None, preflight)
     assert args1 == args2
     assert all(a is not b for a, b in zip(args1[1:], args2[1:]))
-
-
-@pytest.mark.parametrize("doc", ["README.md", "docs/cli.md"])
-def test_the_audit_examples_in_the_docs_are_what_the_command_prints(doc: str) -> None:
-    text = (ROOT / doc).read_text(encoding="utf-8")
-    blocks = re.findall(r"\$ (corsfast audit --(?:example|config) \S+)\n(.*?)\n\$ echo \$\?",
-                        text, re.DOTALL)
-    assert blocks, f"no audit example in {doc}"
-    for command, shown in blocks:
-        result = run(*command.split()[1:])
-        assert result.stdout.rstrip("\n") == shown, (doc, command)

@@ -16,8 +16,8 @@ from corsfast.contrib._flask_resources import PATH_CACHE_SIZE
 from corsfast.contrib.flask import CORS, cross_origin
 from corsfast.wsgi import CORSMiddleware
 
-FOO = "http://foo.com"
-BAR = "http://bar.com"
+FOO = "https://foo.com"
+BAR = "https://bar.com"
 
 
 def make_app(**config: Any) -> Any:
@@ -138,14 +138,14 @@ def test_origin_regex_must_match_the_whole_origin() -> None:
 
 def test_literal_origins_are_exact_and_compiled_regexes_keep_their_flags() -> None:
     app = make_app()
-    CORS(app, origins=["HTTP://FOO.COM", re.compile(r"http://example\d+\.com")])
+    CORS(app, origins=["HTTPS://FOO.COM", re.compile(r"http://example\d+\.com")])
     assert get(app, "/api/items", Origin=FOO).headers["Access-Control-Allow-Origin"] == FOO
     assert get(app, "/api/items", Origin="http://example7.com").headers[
         "Access-Control-Allow-Origin"] == "http://example7.com"
     assert "Access-Control-Allow-Origin" not in get(
         app, "/api/items", Origin="http://EXAMPLE7.com").headers
     assert "Access-Control-Allow-Origin" not in get(
-        app, "/api/items", Origin="http://foo.com.evil").headers
+        app, "/api/items", Origin="https://foo.com.evil").headers
 
 
 def test_preflights_keep_flasks_status_and_get_flask_cors_headers() -> None:
@@ -283,6 +283,22 @@ def test_options_corsfast_cannot_honour_fail_at_setup(options: dict[str, Any],
                                                       match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         CORS(make_app(), **options)
+    with pytest.raises(ConfigError, match=match):
+        cross_origin(**options)(lambda: "x")
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"orgins": [FOO]}, "orgins: not a flask-cors option; did you mean 'origins'"),
+    ({"allow_origins": [FOO]}, "allow_origins: not a flask-cors option; did you mean 'origins'"),
+    ({"zzz": 1}, "zzz: not a flask-cors option; options are "),
+])
+def test_an_unknown_option_fails_at_setup_and_names_the_one_meant(
+        options: dict[str, Any], match: str) -> None:
+    # flask-cors ignores such a name, leaving every origin allowed.
+    with pytest.raises(ConfigError, match=match):
+        CORS(make_app(), **options)
+    with pytest.raises(ConfigError, match=match):
+        CORS(make_app(), resources={r"/api/*": options})
     with pytest.raises(ConfigError, match=match):
         cross_origin(**options)(lambda: "x")
 

@@ -9,23 +9,17 @@ import shlex
 import socket
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Iterator
 from urllib.parse import urlsplit
 
+import probe_servers
 import pytest
 
-from corsfast import Policy, check_request
+from corsfast import Policy
 from corsfast._probe import attack_origins
 
 ROOT = Path(__file__).resolve().parent.parent
-
-Headers = list[tuple[str, str]]
-# (method, Origin, Access-Control-Request-Method) -> (status, headers)
-Responder = Callable[[str, Optional[str], Optional[str]], tuple[int, Headers]]
-
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -33,63 +27,14 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60, env=env)
 
 
-def serve(respond: Responder) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            status, headers = respond(
-                self.command, self.headers.get("Origin"),
-                self.headers.get("Access-Control-Request-Method"))
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        do_GET = do_OPTIONS = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/me"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-def corsfast_responder(policy: Policy) -> Responder:
-    """A tiny server protected by corsfast.check_request."""
-    def respond(method: str, origin: Optional[str], acrm: Optional[str]
-                ) -> tuple[int, Headers]:
-        decision = check_request(policy, method, origin, acrm)
-        if decision.preflight:
-            return decision.status, list(decision.headers)
-        return 200, list(decision.headers)
-    return respond
-
-
 @pytest.fixture
 def protected() -> Iterator[str]:
-    policy = Policy(allow_origins=["https://app.example.com"],
-                    allow_methods=["GET", "POST", "PUT"], allow_credentials=True)
-    yield from serve(corsfast_responder(policy))
+    yield from probe_servers.protected()
 
 
 @pytest.fixture
 def reflecting() -> Iterator[str]:
-    """Misconfigured: echoes any Origin with credentials, and no Vary."""
-    def respond(method: str, origin: Optional[str], acrm: Optional[str]
-                ) -> tuple[int, Headers]:
-        if origin is None:
-            return 200, []
-        return 200, [("Access-Control-Allow-Origin", origin),
-                     ("Access-Control-Allow-Credentials", "true")]
-    yield from serve(respond)
+    yield from probe_servers.reflecting()
 
 
 @pytest.fixture
@@ -97,13 +42,13 @@ def sloppy_regex() -> Iterator[str]:
     """corsfast with an unescaped dot in its regex."""
     policy = Policy(allow_origin_regex=r"https://app.example.com",
                     allow_credentials=True)
-    yield from serve(corsfast_responder(policy))
+    yield from probe_servers.serve(probe_servers.corsfast_responder(policy))
 
 
 @pytest.fixture
 def wildcard() -> Iterator[str]:
     policy = Policy(allow_origins="*")
-    yield from serve(corsfast_responder(policy))
+    yield from probe_servers.serve(probe_servers.corsfast_responder(policy))
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ strictly; docs/wsgi.md lists every difference.
 
 from __future__ import annotations
 
-import difflib
 import re
 import warnings
 from typing import Any, Callable, Optional
@@ -30,6 +29,7 @@ from django.core.signals import setting_changed
 from django.http import HttpResponse
 from django.utils.log import log_response
 
+from .._config import closest_name
 from .._dialect import Dialect
 from .._engine import adapters
 from .._headers import write_over
@@ -230,8 +230,8 @@ def _warn_unknown_settings() -> None:
                        f"(django-cors-headers removed it; "
                        f"{REMOVED_SETTINGS[name]}); it has no effect")
             continue
-        close = difflib.get_close_matches(name, sorted(KNOWN_SETTINGS), n=1)
-        hint = f"; did you mean {close[0]}?" if close else ""
+        close = closest_name(name, sorted(KNOWN_SETTINGS))
+        hint = f"; did you mean {close}?" if close else ""
         _warn_once(f"corsfast.contrib.django: unknown setting {name} is "
                    f"ignored{hint}")
 

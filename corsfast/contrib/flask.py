@@ -39,11 +39,12 @@ from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar
 
 from flask import current_app, make_response, request
 
+from .._config import closest_name
 from .._dialect import Dialect
 from .._engine import adapters
 from .._headers import write_over
 from .._logging import log_environ_refusal
-from .._policy import Policy, warn_if_no_origin
+from .._policy import ConfigError, Policy, warn_if_no_origin
 from ..wsgi import CORSMiddleware, past_middleware
 from ._flask_resources import PathPolicies as _PathPolicies
 from ._flask_resources import is_regex as _is_regex
@@ -190,6 +191,12 @@ def _max_age(value: Any) -> Any:
     return value  # Policy reports anything it cannot send
 
 
+def _unknown_option(name: object) -> str:
+    close = closest_name(str(name), sorted(_KNOWN))
+    hint = f"did you mean {close!r}?" if close else f"options are {', '.join(sorted(_KNOWN))}"
+    return f"{name}: not a flask-cors option; {hint}"
+
+
 class _Rule:
     """One set of flask-cors options, translated: the Policy for requests
     with an Origin, and the one for requests without (None leaves them
@@ -200,8 +207,7 @@ class _Rule:
     def __init__(self, options: Mapping[str, Any]) -> None:
         unknown = sorted(set(options) - _KNOWN)
         if unknown:
-            warnings.warn(f"corsfast.contrib.flask: unknown option(s) {unknown}",
-                          UserWarning, stacklevel=4)
+            raise ConfigError([_unknown_option(name) for name in unknown])
         credentials = bool(options.get("supports_credentials"))
         send_wildcard = bool(options.get("send_wildcard"))
         self.automatic_options = bool(options.get("automatic_options"))
