@@ -4,9 +4,9 @@
 #
 # For each version: a fresh venv, a regular (not editable) install of this
 # checkout with its test extra (so the extensions are built for that
-# interpreter), then the tests from a copy of tests/, examples/, scripts/,
-# docs/, README.md and pyproject.toml outside the checkout, so `import corsfast` is the
-# installed package: once as installed, once with CORSFAST_NO_EXTENSIONS=1.
+# interpreter), then the tests from a copy of the checkout without the
+# package (tests/, examples/, the docs and what they name) outside it, so
+# `import corsfast` is the installed package: once as installed, once with CORSFAST_NO_EXTENSIONS=1.
 # Prints one line per run and exits non-zero if any run failed.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -44,8 +44,10 @@ for version in "${VERSIONS[@]}"; do
     fi
     run="$WORK/run-$version"
     mkdir -p "$run"
+    # Everything the docs tests read and link to, but not the package itself.
     cp -r "$ROOT/tests" "$ROOT/examples" "$ROOT/scripts" "$ROOT/docs" \
-        "$ROOT/pyproject.toml" "$ROOT/README.md" "$run/"
+        "$ROOT/benchmarks" "$ROOT/fuzz" "$ROOT/.ci" "$ROOT/pyproject.toml" \
+        "$ROOT/README.md" "$ROOT/SECURITY.md" "$ROOT/CHANGELOG.md" "$ROOT/LICENSE" "$run/"
     for engine in cython python; do
         pure=""; [ "$engine" = python ] && pure=1
         out="$WORK/pytest-$version-$engine.log"

@@ -14,8 +14,10 @@ CI runs the whole suite once per engine.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from types import ModuleType
+from typing import Iterator
 
 import pytest
 
@@ -42,3 +44,14 @@ def engine(request: pytest.FixtureRequest) -> ModuleType:
 def adapters(request: pytest.FixtureRequest) -> ModuleType:
     """The adapter pieces under test (corsfast._adapters_c or its twin)."""
     return ADAPTERS[request.param]
+
+
+@pytest.fixture
+def current_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A current loop of its own for the test: Falcon's ASGI test client asks
+    for the current one, which Python 3.10 has none of after an asyncio.run()."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import falcon
@@ -58,15 +57,7 @@ class AsyncBoom:
         raise RuntimeError("boom")
 
 
-@pytest.fixture(autouse=True)
-def _event_loop() -> Any:
-    """A loop of its own for each test: Falcon's ASGI test client asks for
-    the current one, which Python 3.10 has none of after an asyncio.run()."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    yield
-    asyncio.set_event_loop(None)
-    loop.close()
+pytestmark = pytest.mark.usefixtures("current_event_loop")
 
 
 def make_client(kind: str, middleware: CORSMiddleware) -> testing.TestClient:

@@ -41,6 +41,9 @@ PREFLIGHT = {"Origin": FOO, "Access-Control-Request-Method": "POST",
 # One request through an adapter: method and headers, to /api.
 Send = Callable[[str, dict[str, str]], None]
 
+# Falcon's ASGI test client needs a current loop (see conftest).
+pytestmark = pytest.mark.usefixtures("current_event_loop")
+
 
 def policy() -> Policy:
     return Policy(allow_origins=[FOO], allow_methods=["GET", "POST"],
