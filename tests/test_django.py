@@ -147,6 +147,40 @@ def test_allow_all_with_credentials_reflects_and_warns(recwarn: Any) -> None:
     assert any("reflects every origin" in str(w.message) for w in recwarn)
 
 
+@override_settings(CORS_ALLOWED_ORIGINS=["https://*.foo.example", "http://localhost:*",
+                                         "*", FOO])
+def test_pattern_like_entries_match_nothing_as_there_and_warn() -> None:
+    # django-cors-headers compares entries as written: switching must not widen.
+    cd._warned.clear()
+    with pytest.warns(PolicyWarning) as caught:
+        assert "Access-Control-Allow-Origin" not in client().get(
+            "/api/items", headers={"Origin": "https://app.foo.example"})
+    named = "\n".join(str(w.message) for w in caught)
+    for entry in ("'https://*.foo.example'", "'http://localhost:*'", "'*'"):
+        assert f"CORS_ALLOWED_ORIGINS entry {entry} matches no origin" in named
+    assert "CORS_ALLOWED_ORIGIN_REGEXES" in named
+    for origin in ("http://localhost:8000", "https://bar.example", "*"):
+        assert "Access-Control-Allow-Origin" not in client().get(
+            "/api/items", headers={"Origin": origin})
+        assert preflight("/api/items", origin).status_code == 403
+    assert client().get("/api/items", headers={"Origin": FOO})[
+        "Access-Control-Allow-Origin"] == FOO
+
+
+@override_settings(CORS_ALLOWED_ORIGIN_REGEXES=[
+    r"(?i)^https://app\.foo\.example$",
+    re.compile(r"(?x) ^https://b \. foo \. example$"),
+    r"(?x) ^https://c \. foo \. example$"])
+def test_regexes_with_inline_flags_work() -> None:
+    for origin in ("https://app.foo.example", "https://b.foo.example",
+                   "https://c.foo.example"):
+        resp = client().get("/api/items", headers={"Origin": origin})
+        assert resp["Access-Control-Allow-Origin"] == origin
+    # Still full matches: a regex accepting a prefix accepts no more.
+    assert "Access-Control-Allow-Origin" not in client().get(
+        "/api/items", headers={"Origin": "https://c.foo.example.evil.test"})
+
+
 @override_settings(CORS_ORIGIN_WHITELIST=[FOO], CORS_ORIGIN_REGEX_WHITELIST=[r"^https://\w+\.bar\.example$"])
 def test_old_setting_names_still_work() -> None:
     assert client().get("/api/items", headers={"Origin": FOO})["Access-Control-Allow-Origin"] == FOO

@@ -22,7 +22,10 @@ from .._policy import ConfigError
 __all__ = ["origin_regex", "path_matcher"]
 
 _SCOPED_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"),
-                 (re.VERBOSE, "x"))
+                 (re.VERBOSE, "x"), (re.ASCII, "a"))
+# Global inline flags at the start of a pattern, such as "(?i)": Python
+# refuses them anywhere else, so each branch takes them as scoped flags.
+_LEADING_FLAGS = re.compile(r"\(\?([aimsx]+)\)")
 
 
 def origin_regex(patterns: Iterable[Any], *, where: str,
@@ -36,19 +39,32 @@ def origin_regex(patterns: Iterable[Any], *, where: str,
     items = list(patterns)
     for pattern in items:
         if isinstance(pattern, re.Pattern):
-            text, flags = pattern.pattern, pattern.flags
+            # Its flags already include its leading inline ones.
+            text, flags = _without_leading_flags(pattern.pattern)[0], pattern.flags
         else:
-            text, flags = str(pattern), string_flags
+            text, inline = _without_leading_flags(str(pattern))
+            flags = string_flags | inline
         letters = "".join(letter for flag, letter in _SCOPED_FLAGS if flags & flag)
         parts.append(f"(?{letters}:{text})" if letters else f"(?:{text})")
     try:
         return re.compile("|".join(parts))
     except re.error as exc:
-        hint = ("; write inline global flags such as '(?i)' as "
-                "re.compile(pattern, re.IGNORECASE)" if "global flags" in str(exc) else "")
+        hint = ("; inline global flags such as '(?i)' go at the very start "
+                "of a pattern" if "global flags" in str(exc) else "")
         raise ConfigError([
             f"{where} {[getattr(p, 'pattern', p) for p in items]!r}: not a valid "
             f"regular expression ({exc}){hint}"]) from None
+
+
+def _without_leading_flags(text: str) -> tuple[str, int]:
+    """``text`` without its leading "(?i)"-style groups, and their flags."""
+    flags = 0
+    while (group := _LEADING_FLAGS.match(text)) is not None:
+        for flag, letter in _SCOPED_FLAGS:
+            if letter in group.group(1):
+                flags |= flag
+        text = text[group.end():]
+    return text, flags
 
 
 def path_matcher(pattern: Any, *, where: str) -> Callable[[str], bool]:

@@ -34,7 +34,7 @@ from .._dialect import Dialect
 from .._engine import adapters
 from .._headers import write_over
 from .._logging import escape_for_log, log_environ_refusal, refusal_fix
-from .._policy import ConfigError, Policy, warn_if_no_origin
+from .._policy import ConfigError, Policy, PolicyWarning, warn_if_no_origin
 from ._match import origin_regex, path_matcher
 
 __all__ = ["CorsMiddleware", "DEFAULT_HEADERS", "DEFAULT_METHODS", "KNOWN_SETTINGS",
@@ -169,7 +169,7 @@ class _Config:
                               stacklevel=3)
             kwargs["allow_origins"] = "*"
         else:
-            kwargs["allow_origins"] = origins
+            kwargs["allow_origins"] = _literal_origins(origins)
         try:
             if regexes and not allow_all:
                 kwargs["allow_origin_regex"] = origin_regex(
@@ -213,10 +213,29 @@ class _Config:
         return policy
 
 
-def _warn_once(message: str) -> None:
+def _warn_once(message: str, category: type[Warning] = UserWarning) -> None:
     if message not in _warned:
         _warned.add(message)
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(message, category, stacklevel=4)
+
+
+def _literal_origins(origins: list[str]) -> list[str]:
+    """CORS_ALLOWED_ORIGINS as django-cors-headers reads it: each entry is
+    compared with the Origin as written, so one with a '*' ('https://*.x.com',
+    'http://localhost:*', '*') matches no browser's origin there. Policy
+    would read it as a pattern; leave it out, and say so, rather than widen
+    the policy by switching middleware."""
+    literal = []
+    for entry in origins:
+        if "*" in entry:
+            _warn_once(
+                f"corsfast.contrib.django: CORS_ALLOWED_ORIGINS entry {entry!r} "
+                f"matches no origin (django-cors-headers compares entries as "
+                f"written, and so does this drop-in); for a pattern, add a "
+                f"regex to CORS_ALLOWED_ORIGIN_REGEXES", PolicyWarning)
+        else:
+            literal.append(entry)
+    return literal
 
 
 def _warn_unknown_settings() -> None:
