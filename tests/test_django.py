@@ -58,12 +58,18 @@ def boom(request: Any) -> HttpResponse:
     raise RuntimeError("boom")
 
 
+def enabled_view(request: Any) -> HttpResponse:
+    return HttpResponse(repr(getattr(request, "_cors_enabled", "unset")))
+
+
 urlpatterns = [
     path("api/items", view),
     path("apix", view),
     path("api/own", view_with_headers),
     path("api/boom", boom),
     path("other", view),
+    path("api/enabled", enabled_view),
+    path("other/enabled", enabled_view),
 ]
 
 
@@ -335,3 +341,103 @@ def test_settings_changes_take_effect() -> None:
         assert resp["Access-Control-Allow-Origin"] == BAR
     assert client().get("/api/items", headers={"Origin": FOO})[
         "Access-Control-Allow-Origin"] == FOO
+
+
+# -- check_request_enabled ------------------------------------------------------------
+
+
+@pytest.fixture
+def receiver() -> Any:
+    """A check_request_enabled receiver accepting BAR, on /other too."""
+    def accept_bar(sender: Any, request: Any, **kwargs: Any) -> bool:
+        return request.headers.get("Origin") == BAR
+    cd.check_request_enabled.connect(accept_bar)
+    yield accept_bar
+    cd.check_request_enabled.disconnect(accept_bar)
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FOO], CORS_URLS_REGEX=r"^/api/")
+def test_without_receivers_the_settings_decide_and_cors_enabled_is_set() -> None:
+    assert client().get("/api/enabled", headers={"Origin": FOO}).content == b"True"
+    assert client().get("/other/enabled", headers={"Origin": FOO}).content == b"False"
+    assert "Access-Control-Allow-Origin" not in client().get(
+        "/api/items", headers={"Origin": BAR})
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FOO], CORS_URLS_REGEX=r"^/api/",
+                   CORS_ALLOW_CREDENTIALS=True)
+def test_a_receiver_enables_paths_and_accepts_origins(receiver: Any) -> None:
+    # An origin the settings leave out, accepted by the receiver.
+    resp = client().get("/api/items", headers={"Origin": BAR})
+    assert resp["Access-Control-Allow-Origin"] == BAR
+    assert resp["Access-Control-Allow-Credentials"] == "true"
+    ok = preflight("/api/items", BAR)
+    assert ok.status_code == 200 and ok["Access-Control-Allow-Origin"] == BAR
+    # A path CORS_URLS_REGEX leaves out, enabled by the receiver.
+    assert client().get("/other/enabled", headers={"Origin": BAR}).content == b"True"
+    assert client().get("/other", headers={"Origin": BAR})[
+        "Access-Control-Allow-Origin"] == BAR
+    # The receiver says no: nothing widens.
+    evil = "https://evil.example"
+    assert "Access-Control-Allow-Origin" not in client().get(
+        "/api/items", headers={"Origin": evil})
+    assert preflight("/api/items", evil).status_code == 403
+    assert client().get("/other/enabled", headers={"Origin": evil}).content == b"False"
+    assert client().get("/api/items", headers={"Origin": FOO})[
+        "Access-Control-Allow-Origin"] == FOO
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[FOO], CORS_URLS_REGEX=r"^/api/")
+def test_async_receivers_run_in_an_async_stack() -> None:
+    calls: list[str] = []
+
+    async def accept_bar(sender: Any, request: Any, **kwargs: Any) -> bool:
+        calls.append(request.path)
+        return request.headers.get("Origin") == BAR
+
+    async def get_response(request: Any) -> HttpResponse:
+        return HttpResponse("async view")
+
+    from django.test import RequestFactory
+    cd.check_request_enabled.connect(accept_bar)
+    try:
+        mw = CorsMiddleware(get_response)
+        assert mw.async_mode
+        for path_ in ("/api/items", "/other"):
+            request = RequestFactory().get(path_, headers={"Origin": BAR})
+            response = asyncio.run(asyncio.wait_for(mw(request), timeout=10))
+            assert response["Access-Control-Allow-Origin"] == BAR
+            assert request._cors_enabled is True
+    finally:
+        cd.check_request_enabled.disconnect(accept_bar)
+    assert calls == ["/api/items", "/other"]
+
+
+@pytest.mark.parametrize("credentials", [False, True])
+@pytest.mark.parametrize("origin", [FOO, BAR, "https://evil.example"])
+@pytest.mark.parametrize("path_", ["/api/items", "/other"])
+@pytest.mark.parametrize("method", ["GET", "OPTIONS"])
+def test_the_signal_answers_as_django_cors_headers_does(
+        receiver: Any, origin: str, path_: str, credentials: bool, method: str) -> None:
+    pytest.importorskip("corsheaders")
+    from corsheaders.signals import check_request_enabled
+    assert cd.check_request_enabled is check_request_enabled  # one signal for both
+    answers = []
+    for middleware in ("corsheaders.middleware.CorsMiddleware",
+                       "corsfast.contrib.django.CorsMiddleware"):
+        with override_settings(MIDDLEWARE=[middleware], CORS_ALLOWED_ORIGINS=[FOO],
+                               CORS_URLS_REGEX=r"^/api/",
+                               CORS_ALLOW_CREDENTIALS=credentials):
+            if method == "GET":
+                resp = client().get(path_, headers={"Origin": origin})
+            else:
+                resp = preflight(path_, origin)
+            answers.append({k.lower(): v for k, v in resp.headers.items()
+                            if k.lower().startswith("access-control-")
+                            or k.lower() == "vary"})
+    if method == "OPTIONS":
+        # Preflights differ in Vary and the headers listed (docs/django.md);
+        # who is let in, and with credentials or not, does not.
+        kept = ("access-control-allow-origin", "access-control-allow-credentials")
+        answers = [{k: v for k, v in a.items() if k in kept} for a in answers]
+    assert answers[0] == answers[1]

@@ -18,14 +18,16 @@ strictly; docs/wsgi.md lists every difference.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from typing import Any, Callable, Optional
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from django.dispatch import Signal
 from django.http import HttpResponse
 from django.utils.log import log_response
 
@@ -35,10 +37,18 @@ from .._engine import adapters
 from .._headers import write_over
 from .._logging import escape_for_log, log_environ_refusal, refusal_fix
 from .._policy import ConfigError, Policy, PolicyWarning, warn_if_no_origin
+from .._reason import Reason
 from ._match import origin_regex, path_matcher
 
 __all__ = ["CorsMiddleware", "DEFAULT_HEADERS", "DEFAULT_METHODS", "KNOWN_SETTINGS",
-           "REMOVED_SETTINGS"]
+           "REMOVED_SETTINGS", "check_request_enabled"]
+
+try:  # the signal receivers were connected to before the switch
+    from corsheaders.signals import check_request_enabled
+except ImportError:
+    # Any receiver returning a true value enables CORS for the request (a
+    # path CORS_URLS_REGEX leaves out) and accepts its origin, as there.
+    check_request_enabled = Signal()
 
 # django-cors-headers' defaults (corsheaders/defaults.py and conf.py).
 DEFAULT_HEADERS = ("accept", "authorization", "content-type", "user-agent",
@@ -94,6 +104,8 @@ DJANGO = Dialect("django-cors-headers", reflect_any_origin_with_credentials=True
                  loose_origin_syntax=True, opaque_origins=("file://",),
                  insecure_origins_with_credentials=True)
 
+# The answer for an origin a check_request_enabled receiver accepted.
+_DJANGO_SIGNAL = dataclasses.replace(DJANGO, star_echoes_origin=True)
 
 # -- settings -> Policy ----------------------------------------------------------------
 
@@ -120,9 +132,10 @@ def _strings(name: str, value: Any, errors: list[str],
 class _Config:
     """The CORS_* settings, validated and compiled once."""
 
-    __slots__ = ("policy", "enabled", "log_refusals", "_seen")
+    __slots__ = ("policy", "signal_policy", "enabled", "log_refusals", "_seen")
 
     policy: Policy
+    signal_policy: Policy
     enabled: Optional[Callable[[str], bool]]
 
     def __init__(self) -> None:
@@ -174,7 +187,7 @@ class _Config:
             if regexes and not allow_all:
                 kwargs["allow_origin_regex"] = origin_regex(
                     regexes, where="CORS_ALLOWED_ORIGIN_REGEXES")
-            self.policy = Policy(
+            common: dict[str, Any] = dict(
                 allow_methods=methods,
                 allow_headers=headers,
                 expose_headers=exposed,
@@ -184,9 +197,15 @@ class _Config:
                 allow_private_network=private_network,
                 preflight_status=200,
                 dialect=DJANGO,
-                **kwargs,
             )
-            warn_if_no_origin("corsfast.contrib.django", self.policy)
+            self.policy = Policy(**common, **kwargs)
+            # The same answers for any origin, as django-cors-headers gives
+            # an origin that a check_request_enabled receiver accepted.
+            # django-cors-headers echoes it, with or without credentials.
+            self.signal_policy = Policy(**{**common, "dialect": _DJANGO_SIGNAL},
+                                        allow_origins="*")
+            if not check_request_enabled.has_listeners():
+                warn_if_no_origin("corsfast.contrib.django", self.policy)
             # The default covers every path: skip the regex on each request.
             self.enabled = (None if urls_regex == DEFAULT_URLS_REGEX
                             else path_matcher(urls_regex, where="CORS_URLS_REGEX"))
@@ -295,13 +314,47 @@ def _settings_changed(setting: str = "", **kwargs: Any) -> None:
 setting_changed.connect(_settings_changed, dispatch_uid="corsfast.contrib.django")
 
 
-def _policy_for(request: Any) -> Optional[Policy]:
-    """The policy for ``request``, or None when CORS_URLS_REGEX leaves its
-    path out."""
-    config = _current()
-    if config.enabled is None:
-        return config.policy
-    return config.policy_for(request.path_info)
+def _first_look(request: Any, config: _Config) -> tuple[bool, Any]:
+    """Whether CORS_URLS_REGEX covers the request, and if so the decision."""
+    if config.enabled is not None and config.policy_for(request.path_info) is None:
+        return False, None
+    return True, _wsgi_decide(config.policy, request.META)
+
+
+def _must_ask(covered: bool, decision: Any) -> bool:
+    """Whether a check_request_enabled receiver's answer could change the
+    outcome: for a path left out, or an origin the policy refuses."""
+    return not covered or (decision.reason is Reason.ORIGIN_NOT_ALLOWED
+                           and check_request_enabled.has_listeners())
+
+
+def _accepted(responses: list[tuple[Any, Any]]) -> bool:
+    return any(answer for _, answer in responses)
+
+
+async def _asend(request: Any) -> list[tuple[Any, Any]]:
+    """The receivers' answers in an async stack (``Signal.asend`` runs sync
+    and async receivers; Django 4.2 has only ``send``)."""
+    asend = getattr(check_request_enabled, "asend", None)
+    if asend is not None:
+        return await asend(sender=None, request=request)  # type: ignore[no-any-return]
+    send = sync_to_async(check_request_enabled.send)
+    return await send(sender=None, request=request)  # type: ignore[no-any-return]
+
+
+def _settle(request: Any, config: _Config, covered: bool, decision: Any,
+            accepted: bool) -> Optional[tuple[Any, Policy]]:
+    """The decision and its policy, or None when CORS is off for the request.
+    An origin the policy refuses but a receiver accepted gets the answer
+    django-cors-headers gives it: the policy's, for any origin."""
+    request._cors_enabled = covered or accepted
+    if not request._cors_enabled:
+        return None
+    if decision is None:
+        decision = _wsgi_decide(config.policy, request.META)
+    if accepted and decision.reason is Reason.ORIGIN_NOT_ALLOWED:
+        return _wsgi_decide(config.signal_policy, request.META), config.signal_policy
+    return decision, config.policy
 
 
 def _preflight_response(decision: Any, request: Any, policy: Policy) -> HttpResponse:
@@ -360,10 +413,14 @@ class CorsMiddleware:
     def __call__(self, request: Any) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        policy = _policy_for(request)
-        if policy is None:
+        config = _current()
+        covered, decision = _first_look(request, config)
+        accepted = _must_ask(covered, decision) and _accepted(
+            check_request_enabled.send(sender=None, request=request))
+        settled = _settle(request, config, covered, decision, accepted)
+        if settled is None:
             return self.get_response(request)
-        decision = _wsgi_decide(policy, request.META)
+        decision, policy = settled
         if not decision.allowed:
             _refused(decision, request, policy)
         if decision.preflight:
@@ -373,10 +430,14 @@ class CorsMiddleware:
         return response
 
     async def __acall__(self, request: Any) -> Any:
-        policy = _policy_for(request)
-        if policy is None:
+        config = _current()
+        covered, decision = _first_look(request, config)
+        accepted = _must_ask(covered, decision) and _accepted(
+            await _asend(request))
+        settled = _settle(request, config, covered, decision, accepted)
+        if settled is None:
             return await self.get_response(request)
-        decision = _wsgi_decide(policy, request.META)
+        decision, policy = settled
         if not decision.allowed:
             _refused(decision, request, policy)
         if decision.preflight:
