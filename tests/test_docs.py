@@ -24,10 +24,9 @@ import re
 import shlex
 import subprocess
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import probe_servers
 import pytest
@@ -199,22 +198,11 @@ def test_console_sessions_print_what_they_show(page: Path, tmp_path: Path) -> No
     with ExitStack() as stack:
         ports: dict[str, str] = {}
         for shown_port, server in PROBED.items():
-            url = stack.enter_context(_serving(server))
+            url = stack.enter_context(contextmanager(server)())
             ports[shown_port] = url.split(":")[2].split("/")[0]
         for block in (b for b in BLOCKS if b.page == page and b.info == "console"
                       and b.text.startswith("$ ")):
             run_session(block, tmp_path, ports)
-
-
-class _serving:
-    def __init__(self, server: object) -> None:
-        self._gen: Iterator[str] = server()  # type: ignore[operator]
-
-    def __enter__(self) -> str:
-        return next(self._gen)
-
-    def __exit__(self, *exc: object) -> None:
-        self._gen.close()
 
 
 def run_session(block: Block, cwd: Path, ports: dict[str, str]) -> None:

@@ -16,7 +16,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
+from browser_support import free_port, stop
 
 import corsfast
 
@@ -135,12 +135,6 @@ def snippet(quick: QuickStart) -> str:
 # -- the server ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def server_env() -> dict[str, str]:
     """This environment (CORSFAST_NO_EXTENSIONS included), with the corsfast
     this session imported first on the path."""
@@ -169,16 +163,6 @@ def wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
             conn.close()
     pytest.fail(f"no HTTP answer on 127.0.0.1:{port} after {START_TIMEOUT:.0f} s:\n"
                 f"{log.read_text(errors='replace')}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module", params=QUICK_STARTS, ids=[q.name for q in QUICK_STARTS])
