@@ -74,6 +74,9 @@ class Dialect:
       ``allow_origins`` accepts as written, as exact entries
       (django-cors-headers: ``file://``, which Chrome on Android has sent
       for pages loaded from files). They match with ``loose_origin_syntax``.
+    - ``refused_preflight_status``: the status of a refused preflight's
+      answer, 403 or 200 (django-cors-headers answers 200 with no
+      ``access-control-*`` header; the browser refuses it either way).
     """
 
     name: str
@@ -93,6 +96,7 @@ class Dialect:
     loose_origin_syntax: bool = False
     insecure_origins_with_credentials: bool = False
     opaque_origins: tuple[str, ...] = ()
+    refused_preflight_status: int = 403
 
     def problems(self) -> list[str]:
         """What is wrong with this value, one line per problem, for
@@ -114,6 +118,10 @@ class Dialect:
         elif "*" in methods:
             errors.append(f"{where}: always_allowed_methods cannot be '*'; list "
                           f"the methods")
+        status = self.refused_preflight_status
+        if status not in (200, 403) or isinstance(status, bool):
+            errors.append(f"{where}: refused_preflight_status must be 403 or 200, "
+                          f"got {status!r}")
         opaque = self.opaque_origins
         if not isinstance(opaque, tuple) or not all(
                 isinstance(o, str) and o.isascii() and o.isprintable() and o

@@ -142,7 +142,7 @@ class Matcher:
         """The refused-preflight Decision for ``reasons`` (first one first)."""
         decision = self.refused_preflight.get(reasons)
         if decision is None:
-            decision = Decision(False, True, reasons[0], 403,
+            decision = Decision(False, True, reasons[0], self.t.refused_status,
                                 self.t.refused_preflight_headers, reasons)
             self.refused_preflight[reasons] = decision
         return decision

@@ -40,6 +40,7 @@ class Tables:
         # methods, headers, private network
         "methods", "methods_any", "always_allowed_methods", "headers",
         "headers_any", "private_network", "preflight_status",
+        "refused_status",
         # what an allowed preflight echoes, and how refusals are reported
         "echo_method", "echo_headers", "echo_as_sent", "allowed_headers_only",
         "every_reason", "pna_answer", "header_regex",
@@ -65,6 +66,7 @@ class Tables:
     headers_any: bool
     private_network: bool
     preflight_status: int
+    refused_status: int     # a refused preflight's status (the dialect's)
     echo_method: bool
     echo_headers: bool
     echo_as_sent: bool
@@ -120,6 +122,7 @@ def compile_tables(
         always_allowed_methods=frozenset(dialect.always_allowed_methods),
         headers=frozenset(headers), headers_any=headers_any,
         private_network=private_network, preflight_status=preflight_status,
+        refused_status=dialect.refused_preflight_status,
         echo_as_sent=dialect.echo_request_headers,
         allowed_headers_only=dialect.allowed_request_headers_only,
         every_reason=dialect.every_refusal_reason,

@@ -25,7 +25,7 @@ if COMPILED is None:
 FLASKISH = Dialect("flaskish", always_allowed_methods=(), echo_request_headers=True,
                    allowed_request_headers_only=True, names_as_given=True,
                    vary_actual="Origin", vary_preflight="Origin",
-                   expose_on_preflight=True)
+                   expose_on_preflight=True, refused_preflight_status=200)
 
 POLICIES = [
     Policy(allow_origins=["https://app.example.com", "https://*.example.org",

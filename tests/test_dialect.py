@@ -187,6 +187,18 @@ def test_every_refusal_reason(engine: ModuleType) -> None:
     assert d.reasons == (Reason.ORIGIN_NOT_ALLOWED,)
 
 
+def test_a_refused_preflight_gets_the_dialects_status(engine: ModuleType) -> None:
+    policy = Policy(allow_origins=[APP], dialect=dialect(refused_preflight_status=200))
+    for origin, method in (("https://evil.test", "PUT"), (APP, "PROPFIND")):
+        d = engine.check_request(policy, "OPTIONS", origin, method)
+        assert (d.allowed, d.status) == (False, 200)
+        assert not [n for n, _ in d.headers if n.startswith("access-control-")]
+    ok = engine.check_request(policy, "OPTIONS", APP, "GET")
+    assert (ok.allowed, ok.status) == (True, 204)
+    assert engine.check_request(Policy(allow_origins=[APP]), "OPTIONS",
+                                "https://evil.test", "PUT").status == 403
+
+
 # -- validation, repr, value semantics -------------------------------------------------------
 
 
@@ -202,6 +214,9 @@ def test_bad_dialects_are_config_errors() -> None:
         assert words in text, words
     with pytest.raises(ConfigError, match="needs echo_request_headers"):
         Policy(dialect=Dialect("bad", allowed_request_headers_only=True))
+    for status in (204, 404, True, "200"):
+        with pytest.raises(ConfigError, match="refused_preflight_status must be 403 or 200"):
+            Policy(dialect=Dialect("bad", refused_preflight_status=status))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="expected a corsfast Dialect"):
         Policy(dialect="starlette")  # type: ignore[arg-type]
 

@@ -8,8 +8,8 @@ same ``CORS_*`` settings with the same defaults, turns them into one
 settings raise ``ImproperlyConfigured`` naming the setting and the fix.
 The policy is rebuilt when a ``CORS_*`` setting changes (``override_settings``
 in tests). A ``CORS_*`` name it does not know gets a warning with the
-closest known name. A refused preflight is logged on ``django.request``
-with its reason and fix instead of a bare "Forbidden"; corsfast's own
+closest known name. A refused preflight (answered 200 without CORS headers, as there) is
+logged on ``django.request`` at WARNING with its reason and fix; corsfast's own
 ``CORS_LOG_REFUSALS = True`` logs every refusal on the ``corsfast`` logger.
 Where django-cors-headers matches loosely (origin regexes and
 ``CORS_URLS_REGEX`` matched only at their start), this middleware matches
@@ -99,10 +99,12 @@ _wsgi_decide = adapters.wsgi_decide
 # (corsfast/_dialect.py): CORS_ALLOW_ALL_ORIGINS with CORS_ALLOW_CREDENTIALS
 # echoes every origin with credentials (warned about at start-up).
 # Any printable Origin value counts as an origin, and "file://" in
-# CORS_ALLOWED_ORIGINS matches that literal value, as there.
+# CORS_ALLOWED_ORIGINS matches that literal value, as there. A refused
+# preflight is answered 200 without access-control-* headers, as there.
 DJANGO = Dialect("django-cors-headers", reflect_any_origin_with_credentials=True,
                  loose_origin_syntax=True, opaque_origins=("file://",),
-                 insecure_origins_with_credentials=True)
+                 insecure_origins_with_credentials=True,
+                 refused_preflight_status=200)
 
 # The answer for an origin a check_request_enabled receiver accepted.
 _DJANGO_SIGNAL = dataclasses.replace(DJANGO, star_echoes_origin=True)
@@ -362,8 +364,9 @@ def _preflight_response(decision: Any, request: Any, policy: Policy) -> HttpResp
     response["Content-Length"] = "0"
     for name, value in decision.headers:
         response[name] = value
-    if not decision.allowed and decision.status >= 400:
-        # Django would log this 4xx as a bare "Forbidden: <path>"; say why.
+    if not decision.allowed:
+        # Say why, where Django logs its 4xx answers (a refused preflight
+        # is a 200, as in django-cors-headers, but the browser refuses it).
         meta = request.META
         fix = refusal_fix(policy, decision, meta.get("HTTP_ORIGIN"),
                           meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
@@ -371,7 +374,7 @@ def _preflight_response(decision: Any, request: Any, policy: Policy) -> HttpResp
         log_response("CORS preflight refused (%s): origin=%s path=%s%s",
                      decision.reason.name, escape_for_log(meta.get("HTTP_ORIGIN")),
                      escape_for_log(request.path), f" fix: {fix}" if fix else "",
-                     response=response, request=request)
+                     response=response, request=request, level="warning")
     return response
 
 

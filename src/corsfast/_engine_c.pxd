@@ -23,6 +23,7 @@ cdef class Matcher:
     cdef frozenset always_allowed_methods
     cdef object dynamic
     cdef object preflight_status
+    cdef object refused_status
     cdef tuple acao_star, actual_tail, preflight_tails, refused_preflight_headers
     cdef Decision not_cors, star_actual, refused_actual, malformed_actual
     cdef Decision pf_origin, pf_method, pf_headers, pf_pna, pf_malformed

@@ -217,6 +217,7 @@ cdef class Matcher:
         self.headers = frozenset(t.headers)
         self.dynamic = t.dynamic
         self.preflight_status = t.preflight_status
+        self.refused_status = t.refused_status
         self.acao_star = tuple(t.acao_star)
         self.actual_tail = tuple(t.actual_tail)
         self.preflight_tails = tuple(t.preflight_tails)
@@ -284,7 +285,7 @@ cdef Decision _refusal(Matcher m, tuple reasons):
     d.allowed = False
     d.preflight = True
     d.reason = reasons[0]
-    d.status = 403
+    d.status = m.refused_status
     d.headers = m.refused_preflight_headers
     d.raw_headers = _encoded(d.headers)
     d.reasons = reasons
