@@ -74,6 +74,10 @@ class Dialect:
       ``allow_origins`` accepts as written, as exact entries
       (django-cors-headers: ``file://``, which Chrome on Android has sent
       for pages loaded from files). They match with ``loose_origin_syntax``.
+    - ``unasked_allow_headers``: an allowed preflight that asked for no
+      headers still carries ``access-control-allow-headers`` with this
+      value (Falcon: ``*``); None leaves the header out, as the Fetch
+      Standard needs nothing there. It allows nothing: no header was asked.
     - ``refused_preflight_status``: the status of a refused preflight's
       answer, 403 or 200 (django-cors-headers answers 200 with no
       ``access-control-*`` header; the browser refuses it either way).
@@ -96,6 +100,7 @@ class Dialect:
     loose_origin_syntax: bool = False
     insecure_origins_with_credentials: bool = False
     opaque_origins: tuple[str, ...] = ()
+    unasked_allow_headers: Optional[str] = None
     refused_preflight_status: int = 403
 
     def problems(self) -> list[str]:
@@ -118,6 +123,10 @@ class Dialect:
         elif "*" in methods:
             errors.append(f"{where}: always_allowed_methods cannot be '*'; list "
                           f"the methods")
+        unasked = self.unasked_allow_headers
+        if unasked is not None and unasked != "*" and _vary_tokens(unasked) is None:
+            errors.append(f"{where}: unasked_allow_headers must be '*' or a "
+                          f"comma-separated list of header names, got {unasked!r}")
         status = self.refused_preflight_status
         if status not in (200, 403) or isinstance(status, bool):
             errors.append(f"{where}: refused_preflight_status must be 403 or 200, "

@@ -41,6 +41,9 @@ CORS_RESPONSE_HEADERS = frozenset(
 )
 CORS_RESPONSE_HEADERS_RAW = frozenset(h.encode("ascii") for h in CORS_RESPONSE_HEADERS)
 TOUCHED = CORS_RESPONSE_HEADERS | {"vary"}
+ACAO = "access-control-allow-origin"
+# What an application keeps when it set its own allow-origin (write_over).
+_APP_ORIGIN = frozenset((ACAO, "access-control-allow-credentials"))
 TOUCHED_RAW = CORS_RESPONSE_HEADERS_RAW | {b"vary"}
 
 
@@ -189,6 +192,7 @@ def write_over(
     drop: Callable[[str], Any],
     ours: tuple[tuple[str, str], ...],
     add: Optional[Callable[[str, str], Any]] = None,
+    keep_app_origin: bool = False,
 ) -> None:
     """Write a decision's headers onto a framework's response object,
     through that framework's own header API: ``names`` are the response's
@@ -198,8 +202,17 @@ def write_over(
 
     With ``add(name, value)`` (a header API that keeps repeated lines), our
     vary tokens that the response's vary lacks go on a line of their own
-    instead of being merged into one value (flask-cors does so)."""
+    instead of being merged into one value (flask-cors does so).
+
+    With ``keep_app_origin``, a response that set its own
+    ``access-control-allow-origin`` keeps it and its own
+    ``access-control-allow-credentials`` (or none), and ours are not
+    written: what the application chose for that response stands (Falcon
+    does so)."""
     touched = [name for name in names if str.lower(name) in TOUCHED]
+    if keep_app_origin and any(str.lower(n) == ACAO for n in touched):
+        touched = [n for n in touched if str.lower(n) not in _APP_ORIGIN]
+        ours = tuple(pair for pair in ours if pair[0] not in _APP_ORIGIN)
     vary = get_vary() if touched else None
     for name in touched:
         if str.lower(name) != "vary":

@@ -163,6 +163,9 @@ def compile_tables(
         ((VARY, dialect.vary_actual or "origin"),) if dialect.vary_header else ())
     vary_pf: tuple[Header, ...] = ((VARY, vary_pf_value),) if dialect.vary_header else ()
     pf_expose = aceh if dialect.expose_on_preflight else ()
+    unasked: tuple[Header, ...] = (
+        ((ACAH, dialect.unasked_allow_headers),)
+        if dialect.unasked_allow_headers is not None else ())
 
     star = ((ACAO, "*"),) + aceh
     if dialect.vary_with_static_star:
@@ -177,7 +180,7 @@ def compile_tables(
         refused_preflight_headers=vary_pf,
         # Indexed by 2 * headers_requested + private_network_asked.
         preflight_tails=tuple(
-            acac + acam + (acah if requested else ()) + acma
+            acac + acam + (acah if requested else unasked) + acma
             + (((ACAPN, "true"),) if pna else ()) + pf_expose + vary_pf
             for requested in (False, True) for pna in (False, True)),
     )

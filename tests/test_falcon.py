@@ -10,7 +10,7 @@ import pytest
 from falcon import testing
 from header_cases import WRITE_OVER_CASES
 
-from corsfast import Policy, Router
+from corsfast import ConfigError, Policy, Router
 from corsfast.contrib.falcon import CORSMiddleware
 
 ORIGIN = "https://app.example.com"
@@ -26,7 +26,6 @@ class Items:
         Items.calls += 1
         resp.media = {"ok": True}
         resp.set_header("Vary", "Accept-Encoding")
-        resp.set_header("Access-Control-Allow-Origin", "*")
 
     def on_put(self, req: Any, resp: Any) -> None:
         Items.calls += 1
@@ -45,7 +44,6 @@ class AsyncItems:
         AsyncItems.calls += 1
         resp.media = {"ok": True}
         resp.set_header("Vary", "Accept-Encoding")
-        resp.set_header("Access-Control-Allow-Origin", "*")
 
     async def on_put(self, req: Any, resp: Any) -> None:
         AsyncItems.calls += 1
@@ -127,7 +125,7 @@ def test_actual_request_headers_replace_and_merge(kind: str) -> None:
     assert result.headers["vary"] == "Accept-Encoding, origin"
     refused = client.simulate_get("/api/items", headers={"Origin": EVIL})
     assert refused.status_code == 200 and refused.json == {"ok": True}
-    assert cors_names(refused) == set()  # the resource's own '*' is gone
+    assert cors_names(refused) == set()
     no_origin = client.simulate_get("/api/items")
     assert cors_names(no_origin) == set() and "origin" in no_origin.headers["vary"]
 
@@ -167,8 +165,8 @@ def test_router_and_unrouted_paths(kind: str) -> None:
     assert client.simulate_get("/api/items", headers={"Origin": ORIGIN}).headers[
         "access-control-allow-origin"] == ORIGIN
     other = client.simulate_get("/other", headers={"Origin": ORIGIN})
-    # Untouched: the resource's own header stays, nothing is merged.
-    assert other.headers["access-control-allow-origin"] == "*"
+    # Untouched: nothing is added or merged.
+    assert cors_names(other) == set()
     assert other.headers["vary"] == "Accept-Encoding"
 
 
@@ -208,6 +206,140 @@ def test_a_resource_s_cors_headers_are_replaced(existing: list[tuple[str, str]],
     got = {k.lower(): v for k, v in r.headers.items()}
     want = {"access-control-allow-origin": ORIGIN, "access-control-allow-credentials": "true",
             "access-control-expose-headers": "x-total", "vary": "origin", **expected}
+    if any(name.lower() == "access-control-allow-origin" for name, _ in existing):
+        # The resource's own allow-origin stands, as in Falcon, and gets no
+        # credentials from the policy.
+        want["access-control-allow-origin"] = "*"
+        del want["access-control-allow-credentials"]
+        assert "access-control-allow-credentials" not in got
     for name, value in want.items():
         assert got.get(name) == value, name
     assert "access-control-max-age" not in got
+
+
+# -- route-aware preflights, as Falcon's cors_enable=True answers them ---------------
+
+
+class Three:
+    def on_get(self, req: Any, resp: Any) -> None:
+        resp.media = {"ok": True}
+
+    def on_put(self, req: Any, resp: Any) -> None:
+        resp.media = {"put": True}
+
+    def on_delete(self, req: Any, resp: Any) -> None:
+        resp.set_header("Access-Control-Allow-Origin", "https://own.example")
+
+
+class OwnOptions:
+    def __init__(self, allow: Any) -> None:
+        self.allow = allow
+
+    def on_options(self, req: Any, resp: Any) -> None:
+        if self.allow:
+            resp.set_header("Allow", self.allow)
+
+
+def route_client(kind: str, middleware: CORSMiddleware) -> testing.TestClient:
+    app: Any = falcon.App(middleware=[middleware]) if kind == "wsgi" else \
+        falcon.asgi.App(middleware=[middleware])
+    if kind == "wsgi":
+        app.add_route("/three", Three())
+        app.add_route("/none", OwnOptions(None))
+        app.add_route("/own", OwnOptions("GET, PATCH"))
+        app.add_route("/bad", OwnOptions("CONNECT"))
+    else:
+        class AsyncThree:
+            async def on_get(self, req: Any, resp: Any) -> None:
+                resp.media = {"ok": True}
+
+            async def on_put(self, req: Any, resp: Any) -> None:
+                resp.media = {"put": True}
+
+            async def on_delete(self, req: Any, resp: Any) -> None:
+                resp.set_header("Access-Control-Allow-Origin", "https://own.example")
+
+        class AsyncOwn:
+            def __init__(self, allow: Any) -> None:
+                self.allow = allow
+
+            async def on_options(self, req: Any, resp: Any) -> None:
+                if self.allow:
+                    resp.set_header("Allow", self.allow)
+
+        app.add_route("/three", AsyncThree())
+        app.add_route("/none", AsyncOwn(None))
+        app.add_route("/own", AsyncOwn("GET, PATCH"))
+        app.add_route("/bad", AsyncOwn("CONNECT"))
+    return testing.TestClient(app)
+
+
+def ask(client: testing.TestClient, path_: str, method: str = "PUT",
+        origin: str = ORIGIN, **extra: str) -> Any:
+    return client.simulate_options(path_, headers={
+        "Origin": origin, "Access-Control-Request-Method": method, **extra})
+
+
+@kinds
+def test_cors_enable_preset_takes_methods_from_the_route(kind: str) -> None:
+    client = route_client(kind, CORSMiddleware(allow_origins="*"))
+    pf = ask(client, "/three", "PUT",
+             **{"Access-Control-Request-Headers": "Content-Type, Authorization"})
+    assert pf.status_code == 204 and pf.content == b""
+    assert pf.headers["access-control-allow-origin"] == "*"
+    assert pf.headers["access-control-allow-methods"] == "DELETE, GET, PUT"
+    assert pf.headers["access-control-allow-headers"] == "Content-Type, Authorization"
+    assert pf.headers["access-control-max-age"] == "86400"
+    assert "allow" not in {k.lower() for k in pf.headers}
+    assert ask(client, "/three", "DELETE").headers["access-control-allow-headers"] == "*"
+    assert ask(client, "/own", "PATCH").headers["access-control-allow-methods"] == "GET, PATCH"
+    for refused in (ask(client, "/three", "PATCH"), ask(client, "/none", "GET"),
+                    ask(client, "/bad", "GET")):
+        assert refused.status_code == 403 and cors_names(refused) == set()
+    missing = ask(client, "/nowhere", "GET")
+    assert missing.status_code == 404 and cors_names(missing) == set()
+    bad = ask(client, "/three", "PUT", **{"Access-Control-Request-Headers": "a b"})
+    assert bad.status_code == 403 and cors_names(bad) == set()
+    actual = client.simulate_get("/three", headers={"Origin": ORIGIN})
+    assert actual.headers["access-control-allow-origin"] == "*"
+    assert "origin" in actual.headers["vary"]
+    assert cors_names(client.simulate_get("/three")) == set()
+
+
+@kinds
+def test_a_resource_s_own_allow_origin_stands(kind: str) -> None:
+    client = route_client(kind, CORSMiddleware(allow_origins=[ORIGIN], allow_credentials=True))
+    own = client.simulate_delete("/three", headers={"Origin": ORIGIN})
+    assert own.headers["access-control-allow-origin"] == "https://own.example"
+    assert "access-control-allow-credentials" not in own.headers
+    theirs = client.simulate_get("/three", headers={"Origin": ORIGIN})
+    assert theirs.headers["access-control-allow-origin"] == ORIGIN
+    assert theirs.headers["access-control-allow-credentials"] == "true"
+
+
+@kinds
+@pytest.mark.parametrize("given", [[ORIGIN], ORIGIN])
+def test_credentials_for_some_origins(kind: str, given: Any) -> None:
+    client = route_client(kind, CORSMiddleware(allow_credentials=given))
+    mine = client.simulate_get("/three", headers={"Origin": ORIGIN})
+    assert mine.headers["access-control-allow-origin"] == ORIGIN
+    assert mine.headers["access-control-allow-credentials"] == "true"
+    other = client.simulate_get("/three", headers={"Origin": EVIL})
+    assert other.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in other.headers
+    assert "origin" in other.headers["vary"]
+    pf = ask(client, "/three", "PUT")
+    assert pf.headers["access-control-allow-credentials"] == "true"
+    listed = route_client(kind, CORSMiddleware(allow_origins=[ORIGIN, EVIL],
+                                               allow_credentials="*"))
+    assert listed.simulate_get("/three", headers={"Origin": EVIL}).headers[
+        "access-control-allow-credentials"] == "true"
+
+
+def test_falcon_style_errors() -> None:
+    with pytest.raises(ConfigError, match="any site could read responses as the user"):
+        CORSMiddleware(allow_credentials="*")
+    with pytest.raises(ConfigError, match="passed to allow_origins inside a list"):
+        CORSMiddleware(allow_origins=["*"])
+    with pytest.raises(ConfigError, match="passed to allow_credentials inside a list"):
+        CORSMiddleware(allow_credentials=["*"])
