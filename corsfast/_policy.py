@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, TypedDict, Union
 
 from . import _engine
 from ._checks import check_bool as _check_bool
@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     from ._engine_py import Decision
     from ._router import Router
 
-__all__ = ["ConfigError", "Policy", "PolicyWarning", "policy_from_arguments",
-           "warn_if_no_origin"]
+__all__ = ["ConfigError", "Policy", "PolicyOptions", "PolicyWarning",
+           "policy_from_arguments", "warn_if_no_origin"]
 
 StrOrSeq = Union[str, Iterable[str]]
 
@@ -79,6 +79,28 @@ _ARGUMENTS = (
 )
 # Shown in repr only when they differ from their default.
 _OPT_INS = ("allow_header_regex", "allow_insecure_origins", "allow_public_suffix_patterns")
+
+
+class PolicyOptions(TypedDict, total=False):
+    """:class:`Policy`'s arguments as keywords, for the middleware that build
+    a Policy from ``**policy_kwargs`` (``Unpack[PolicyOptions]``, PEP 692):
+    a type checker then reports a misspelt or mistyped one. The names and
+    types are ``Policy.__init__``'s (tests/test_typing.py checks)."""
+
+    allow_origins: StrOrSeq
+    allow_origin_regex: Union[str, re.Pattern[str], None]
+    allow_origin_predicate: Optional[Callable[[str], object]]
+    allow_methods: StrOrSeq
+    allow_headers: StrOrSeq
+    expose_headers: StrOrSeq
+    allow_credentials: bool
+    max_age: Optional[int]
+    allow_private_network: bool
+    preflight_status: int
+    allow_header_regex: Union[str, re.Pattern[str], None]
+    allow_insecure_origins: bool
+    allow_public_suffix_patterns: bool
+    dialect: Dialect
 
 
 class Policy:

@@ -21,12 +21,15 @@ with ", " as HTTP list headers are.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, MutableMapping, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Union
 
 from ._engine import adapters
 from ._logging import log_refusal
-from ._policy import Policy, policy_from_arguments
+from ._policy import Policy, PolicyOptions, policy_from_arguments
 from ._router import Router
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["CORSMiddleware"]
 
@@ -56,7 +59,8 @@ class CORSMiddleware:
     """CORS for any ASGI 3 application (docs/spec.md "Adapters").
 
     ``policy`` is a :class:`corsfast.Policy` or a :class:`corsfast.Router`;
-    without one, ``policy_kwargs`` are :class:`~corsfast.Policy`'s arguments.
+    without one, ``policy_kwargs`` are :class:`~corsfast.Policy`'s arguments
+    (typed by ``PolicyOptions``, so a type checker reports a misspelt one).
 
     - ``preflight_passthrough``: hand preflights to the application (it
       answers them; the middleware still adds the decision's headers).
@@ -90,7 +94,7 @@ class CORSMiddleware:
         block_refused: bool = False,
         check_websocket: bool = False,
         log_refusals: bool = False,
-        **policy_kwargs: Any,
+        **policy_kwargs: Unpack[PolicyOptions],
     ) -> None:
         policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
         if not isinstance(policy, (Policy, Router)):

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any, Callable, Iterable, Iterator, Optional, Protocol, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Protocol, Union
 
 from . import _adapters_py
 from ._engine import adapters
 from ._logging import log_environ_refusal
-from ._policy import Policy, policy_from_arguments
+from ._policy import Policy, PolicyOptions, policy_from_arguments
 from ._router import Router
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["CORSMiddleware", "past_middleware"]
 
@@ -53,7 +56,8 @@ class CORSMiddleware(adapters.WsgiCore):
     ``policy`` is a :class:`corsfast.Policy` or a router: a
     :class:`corsfast.Router`, or any object whose ``lookup(path)`` returns
     a ``Policy`` or None; without one, the keyword arguments build a
-    ``Policy``. With a router, ``lookup`` gets ``PATH_INFO`` as the server
+    ``Policy`` (typed by ``PolicyOptions``, so a type checker reports a
+    misspelt one). With a router, ``lookup`` gets ``PATH_INFO`` as the server
     gives it, and requests it gives None for pass through untouched.
 
     ``preflight_passthrough=True`` hands preflights to the application and
@@ -80,7 +84,7 @@ class CORSMiddleware(adapters.WsgiCore):
         preflight_passthrough: bool = False,
         block_refused: bool = False,
         log_refusals: bool = False,
-        **policy_kwargs: Any,
+        **policy_kwargs: Unpack[PolicyOptions],
     ) -> None:
         policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
         if not isinstance(policy, Policy) and not callable(

@@ -78,6 +78,73 @@ def test_mypy_catches_a_misuse(tmp_path: Path) -> None:
     assert "bad_user_code.py:4" in result.stdout, result.stdout
 
 
+# Misspelt or mistyped options, each with what mypy must say about its line.
+_BAD_OPTIONS = [
+    ('CORS(app, orgins=["https://a.example"])',
+     'Unexpected keyword argument "orgins" for "CORS"', "call-arg"),
+    ('cross_origin(origin="https://a.example")',
+     'Unexpected keyword argument "origin" for "cross_origin"', "call-arg"),
+    ("CORS(app).init_app(app, supports_credential=True)",
+     'Unexpected keyword argument "supports_credential" for "init_app"', "call-arg"),
+    ('corsfast.asgi.CORSMiddleware(app, allow_origin=["https://a.example"])',
+     'Unexpected keyword argument "allow_origin" for "CORSMiddleware"', "call-arg"),
+    ('corsfast.wsgi.CORSMiddleware(app, allow_credentials="yes")',
+     'Argument "allow_credentials" to "CORSMiddleware" has incompatible type "str"',
+     "arg-type"),
+    ("CORS(app, max_age=1.5)",
+     'Argument "max_age" to "CORS" has incompatible type "float"', "arg-type"),
+]
+
+
+def test_mypy_catches_misspelt_options(tmp_path: Path) -> None:
+    """The middleware's and the Flask drop-in's keyword options are typed
+    (TypedDict + Unpack), not ``**kwargs: Any``: each bad line is reported."""
+    header = [
+        "from typing import Any",
+        "import corsfast.asgi",
+        "import corsfast.wsgi",
+        "from corsfast.contrib.flask import CORS, cross_origin",
+        "app: Any = object()",
+    ]
+    bad = tmp_path / "bad_options.py"
+    bad.write_text("\n".join(header + [line for line, _, _ in _BAD_OPTIONS]) + "\n",
+                   encoding="utf-8")
+    result = _mypy(str(bad), cwd=TESTS.parent, cache=tmp_path / "cache")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
+    assert len(errors) == len(_BAD_OPTIONS), output
+    for number, (_, message, code) in enumerate(_BAD_OPTIONS, start=len(header) + 1):
+        assert any(line.startswith(f"{bad}:{number}: error: ") and message in line
+                   and line.endswith(f"[{code}]") for line in errors), (number, output)
+
+
+def test_policy_options_are_policy_arguments() -> None:
+    """PolicyOptions (the middleware's **policy_kwargs) has Policy's
+    keyword parameters, with the same types."""
+    import inspect
+    import typing
+
+    from corsfast import Policy
+    from corsfast._policy import PolicyOptions
+
+    keywords = {name: p for name, p in inspect.signature(Policy).parameters.items()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    assert set(PolicyOptions.__optional_keys__) == set(keywords)
+    assert not PolicyOptions.__required_keys__
+    hints = typing.get_type_hints(Policy.__init__)
+    assert typing.get_type_hints(PolicyOptions) == {name: hints[name] for name in keywords}
+
+
+def test_flask_options_are_the_known_options() -> None:
+    """CORSOptions (CORS's, init_app's and cross_origin's **kwargs) has
+    exactly the option names the drop-in accepts at run time."""
+    import corsfast.contrib.flask as cf
+
+    assert set(cf.CORSOptions.__optional_keys__) == cf._KNOWN
+    assert not cf.CORSOptions.__required_keys__
+
+
 def test_user_code_runs() -> None:
     """What the type checker approved also works at run time."""
     spec = importlib.util.spec_from_file_location("corsfast_user_code", USER_CODE)

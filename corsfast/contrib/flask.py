@@ -35,7 +35,17 @@ import warnings
 import weakref
 from datetime import timedelta
 from functools import update_wrapper
-from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    Mapping,
+    Optional,
+    TypedDict,
+    TypeVar,
+    Union,
+)
 
 from flask import current_app, make_response, request
 
@@ -52,6 +62,9 @@ from ._flask_resources import path_matcher_for as _path_matcher
 from ._flask_resources import resources as _resources
 from ._flask_resources import router as _router
 from ._match import origin_regex
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "CORS", "cross_origin", "FLASK",
@@ -100,6 +113,30 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "log_refusals": False,  # corsfast's own: log each refusal with its fix
 }
 _KNOWN = frozenset(DEFAULT_OPTIONS)
+
+_Pattern = Union[str, re.Pattern[str]]  # a string or a compiled regex
+
+
+class CORSOptions(TypedDict, total=False):
+    """The options ``CORS``, ``init_app`` and ``@cross_origin`` take as
+    keywords (``Unpack[CORSOptions]``, PEP 692), so a type checker reports
+    a misspelt or mistyped one; the keys are ``DEFAULT_OPTIONS``' (checked
+    by tests/test_typing.py). Patterns are strings or compiled regexes."""
+
+    resources: Union[_Pattern, Iterable[_Pattern], Mapping[_Pattern, Optional[Mapping[str, Any]]]]
+    origins: Union[_Pattern, Iterable[_Pattern]]
+    methods: Union[str, Iterable[str]]
+    allow_headers: Union[_Pattern, Iterable[_Pattern]]
+    expose_headers: Union[str, Iterable[str], None]
+    supports_credentials: bool
+    max_age: Union[int, str, timedelta, None]
+    send_wildcard: bool
+    vary_header: bool
+    automatic_options: bool
+    always_send: bool
+    allow_private_network: bool
+    intercept_exceptions: bool
+    log_refusals: bool
 
 # How flask-cors's answers differ from corsfast's own, as data (see
 # corsfast/_dialect.py). Every preflight method must be listed (GET, HEAD
@@ -332,12 +369,12 @@ class CORS:
     ``wsgi_app``) it works from an ``after_request`` hook instead.
     """
 
-    def __init__(self, app: Any = None, **kwargs: Any) -> None:
+    def __init__(self, app: Any = None, **kwargs: Unpack[CORSOptions]) -> None:
         self._options = kwargs
         if app is not None:
             self.init_app(app, **kwargs)
 
-    def init_app(self, app: Any, **kwargs: Any) -> None:
+    def init_app(self, app: Any, **kwargs: Unpack[CORSOptions]) -> None:
         merged = _merged(app, self._options, kwargs)
         specs = _resources(merged.get("resources", r"/*"))
         rules = [(_path_matcher(key), _Rule(_merged(app, self._options, kwargs, extra)))
@@ -428,8 +465,9 @@ def _leave_alone(response: Any) -> None:
 # -- the decorator -------------------------------------------------------------------
 
 
-def cross_origin(*args: Any, **kwargs: Any) -> Callable[[F], F]:
-    """flask-cors's view decorator, with the same options."""
+def cross_origin(*args: Any, **kwargs: Unpack[CORSOptions]) -> Callable[[F], F]:
+    """flask-cors's view decorator, with the same options. Positional
+    arguments are accepted and ignored, as flask-cors does."""
     options = kwargs
 
     def decorator(view: F) -> F:

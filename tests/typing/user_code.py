@@ -8,11 +8,16 @@ the public API: a public name that decays to ``Any`` fails the check.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, MutableMapping
+from typing import TYPE_CHECKING, Any, Callable
+
+from flask import Flask
 
 import corsfast
+import corsfast.asgi
+import corsfast.wsgi
 from corsfast import ConfigError, Decision, Policy, Reason, Router, check_request
+from corsfast.contrib.flask import CORS, cross_origin
 
 if TYPE_CHECKING:
     from typing_extensions import assert_type
@@ -104,6 +109,48 @@ def route(path: str) -> Policy | None:
     return router.lookup(path)
 
 
+def flask_app() -> Flask:
+    app = Flask(__name__)
+    CORS(app, origins=["https://app.example.com", re.compile(r"https://.*\.example\.org")],
+         supports_credentials=True, max_age=600)
+    CORS().init_app(app, resources={r"/api/*": {"origins": "https://app.example.com"}},
+                    methods=["GET", "POST"], expose_headers=None)
+
+    @app.route("/public")
+    @cross_origin(origins="*", allow_headers=["content-type"], automatic_options=False)
+    def public() -> str:
+        return "hello"
+
+    return app
+
+
+async def asgi_app(
+    scope: MutableMapping[str, Any],
+    receive: Callable[[], Any],
+    send: Callable[[MutableMapping[str, Any]], Any],
+) -> None:
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def wsgi_app(
+    environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterable[bytes]:
+    start_response("204 No Content", [])
+    return [b""]
+
+
+def middleware() -> tuple[corsfast.asgi.CORSMiddleware, corsfast.wsgi.CORSMiddleware]:
+    asgi = corsfast.asgi.CORSMiddleware(
+        asgi_app, allow_origins=["https://app.example.com"], allow_credentials=True,
+        max_age=None, check_websocket=True)
+    wsgi = corsfast.wsgi.CORSMiddleware(
+        wsgi_app, allow_origins="https://app.example.com", allow_methods=("GET", "PUT"),
+        allow_origin_regex=re.compile(r"https://[a-z]+\.example\.org"),
+        allow_credentials=True, preflight_status=200, block_refused=True)
+    return asgi, wsgi
+
+
 def main() -> None:
     assert_type(corsfast.ENGINE, str)
     assert corsfast.ENGINE in ("cython", "python")
@@ -126,6 +173,12 @@ def main() -> None:
     assert same_as_check(policy)
     assert config_problems()
     assert route("/api/users") is not None
+    assert flask_app().test_client().get(
+        "/public", headers={"Origin": "https://a.example"}
+    ).headers["Access-Control-Allow-Origin"] == "https://a.example"
+    asgi, wsgi = middleware()
+    assert isinstance(asgi.policy, Policy) and asgi.policy.allow_credentials
+    assert isinstance(wsgi.policy, Policy) and wsgi.policy.preflight_status == 200
 
 
 if __name__ == "__main__":
