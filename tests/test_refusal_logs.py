@@ -276,5 +276,5 @@ def test_django_async_logs_refusals(corsfast_logs: pytest.LogCaptureFixture) -> 
 def test_django_log_refusals_must_be_a_bool() -> None:
     with dj.override_settings(CORS_LOG_REFUSALS="yes"):
         with pytest.raises(dj.ImproperlyConfigured,
-                           match="CORS_LOG_REFUSALS: should be True or False"):
+                           match="CORS_LOG_REFUSALS should be True or False"):
             dj.CorsMiddleware(lambda request: dj.HttpResponse())

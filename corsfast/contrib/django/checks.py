@@ -1,0 +1,37 @@
+"""``manage.py check`` for the ``CORS_*`` settings.
+
+The problems are the ones the middleware raises (errors) or warns about
+(warnings) when it starts, found by the same function: django-cors-headers'
+numbers for the same settings (``corsfast.E001`` is ``corsheaders.E001``),
+and warnings of corsfast's own. docs/django.md lists them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+
+from . import _OLD_NAMES, _read_settings
+
+__all__ = ["check_settings"]
+
+
+def check_settings(app_configs: Optional[Any] = None, **kwargs: Any) -> list[CheckMessage]:
+    """A check message per problem with the ``CORS_*`` settings."""
+    _, problems = _read_settings()
+    messages: list[CheckMessage] = []
+    for problem in problems:
+        kind = Error if problem.is_error else Warning
+        messages.append(kind(problem.message, hint=_old_name_hint(problem.setting),
+                             id=f"corsfast.{problem.code}"))
+    return messages
+
+
+def _old_name_hint(setting: str) -> Optional[str]:
+    """Where the value came from, when only the setting's old name is set."""
+    old = _OLD_NAMES.get(setting)
+    if old is None or hasattr(settings, setting) or not hasattr(settings, old):
+        return None
+    return f"The value is {old}'s, the old name of {setting}; rename it to {setting}."
