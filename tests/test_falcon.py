@@ -343,3 +343,13 @@ def test_falcon_style_errors() -> None:
         CORSMiddleware(allow_origins=["*"])
     with pytest.raises(ConfigError, match="passed to allow_credentials inside a list"):
         CORSMiddleware(allow_credentials=["*"])
+
+
+def test_a_bad_credentials_origin_is_named_as_allow_credentials() -> None:
+    with pytest.raises(ConfigError) as raised:
+        CORSMiddleware(allow_credentials=["https://ok.example", "foo"])
+    (line,) = raised.value.errors
+    assert line.startswith("allow_credentials[1] 'foo'") and "https://foo" in line
+    with pytest.raises(ConfigError) as raised:
+        CORSMiddleware(allow_credentials="foo")
+    assert raised.value.errors[0].startswith("allow_credentials[0] 'foo'")

@@ -25,6 +25,7 @@ lists where the answers differ from Falcon's.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Optional, Union
 
 from .._dialect import Dialect
@@ -134,8 +135,13 @@ class _Policies:
             # The answer now depends on the origin: caches must key on it.
             kwargs["dialect"] = dataclasses.replace(dialect, vary_with_static_star=True)
         plain = Policy(**kwargs)
-        credentialed = Policy(**{**kwargs, "allow_origins": self.credentialed,
-                                 "allow_credentials": True})
+        try:
+            credentialed = Policy(**{**kwargs, "allow_origins": self.credentialed,
+                                     "allow_credentials": True})
+        except ConfigError as exc:
+            # The entries at fault are the user's allow_credentials ones.
+            raise ConfigError([re.sub(r"^allow_origins\b", "allow_credentials", line)
+                               for line in exc.errors]) from None
         return credentialed, plain
 
 
