@@ -39,6 +39,7 @@ __all__ = [
     "ANSWER",
     "PROCEED",
     "REFUSE",
+    "GuardedBody",
     "SendHook",
     "StartResponseHook",
     "WsgiCore",
@@ -239,22 +240,73 @@ def answer(start_response: Any, status: Any, headers: Any) -> list[bytes]:
     return []
 
 
+_END = object()  # GuardedBody: what next() gives at the end of the body
+
+
+class GuardedBody:
+    """The application's iterable, watched until its first body chunk.
+
+    An exception before any body was produced still gets a CORS-carrying
+    500: ``send_error(start_response, ours)`` is called inside the
+    ``except`` block, then the exception goes on to the server. After the
+    first non-empty chunk, exceptions pass untouched. ``close`` is always
+    passed on (PEP 3333).
+    """
+
+    __slots__ = ("_result", "_iter", "_start_response", "_ours", "_send_error",
+                 "_started")
+
+    def __init__(self, result: Any, start_response: Any, ours: Any,
+                 send_error: Any) -> None:
+        self._result = result
+        self._iter: Any = None
+        self._start_response = start_response
+        self._ours = ours
+        self._send_error = send_error
+        self._started = False
+
+    def __iter__(self) -> GuardedBody:
+        return self
+
+    def __next__(self) -> Any:
+        it = self._iter
+        try:
+            if it is None:
+                it = self._iter = iter(self._result)
+            chunk = next(it, _END)  # the end is not an error: no raise to catch
+        except Exception:
+            if not self._started:
+                self._started = True
+                self._send_error(self._start_response, self._ours)
+            raise
+        if chunk is _END:
+            raise StopIteration
+        if not self._started and chunk:
+            self._started = True
+        return chunk
+
+    def close(self) -> None:
+        close = getattr(self._result, "close", None)
+        if close is not None:
+            close()
+
+
 class WsgiCore:
     """``__call__`` of corsfast.wsgi.CORSMiddleware.
 
     Built with the application, the policy's matcher (or None) and the
     router (or None), the two switches, and three callables from
     corsfast.wsgi for what is not the hot path: ``log(decision, environ)``
-    (None when refusals are not logged), ``send_error(start_response,
-    headers)`` (called inside ``except``) and ``guard(result,
-    start_response, headers)`` (watches a lazy body until its first chunk).
+    (None when refusals are not logged) and ``send_error(start_response,
+    headers)`` (called inside ``except``, here or by the ``GuardedBody``
+    that watches a lazy body until its first chunk).
     """
 
     __slots__ = ("app", "_target", "_router", "_passthrough", "_block", "_log",
-                 "_send_error", "_guard")
+                 "_send_error")
 
     def __init__(self, app: Any, target: Any, router: Any, passthrough: bool,
-                 block: bool, log: Any, send_error: Any, guard: Any) -> None:
+                 block: bool, log: Any, send_error: Any) -> None:
         self.app = app
         self._target = target
         self._router = router
@@ -262,7 +314,6 @@ class WsgiCore:
         self._block = bool(block)
         self._log = log
         self._send_error = send_error
-        self._guard = guard
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
         target = self._target
@@ -294,4 +345,4 @@ class WsgiCore:
         wrapper = environ.get("wsgi.file_wrapper")
         if isinstance(wrapper, type) and kind is wrapper:
             return result  # keep the server's sendfile path
-        return self._guard(result, start_response, ours)
+        return GuardedBody(result, start_response, ours, self._send_error)

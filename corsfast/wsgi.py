@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Protocol, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol, Union
 
 from . import _adapters_py
 from ._engine import adapters
@@ -71,7 +71,9 @@ class CORSMiddleware(adapters.WsgiCore):
     Each request runs ``WsgiCore.__call__`` (compiled, or its twin in
     corsfast/_adapters_py.py): the engine is asked once, then a preflight
     is answered here or the application runs with ``start_response``
-    wrapped in a ``StartResponseHook``.
+    wrapped in a ``StartResponseHook``, and a lazy body comes back in a
+    ``GuardedBody`` (a CORS-carrying 500 if it fails before its first
+    chunk).
     """
 
     __slots__ = ("policy", "preflight_passthrough", "block_refused", "log_refusals")
@@ -106,7 +108,6 @@ class CORSMiddleware(adapters.WsgiCore):
             self.block_refused,
             functools.partial(_log_refusal, policy) if log_refusals else None,
             _send_error,
-            _GuardedBody,
         )
 
 
@@ -153,47 +154,3 @@ def _send_error(start_response: StartResponse, ours: tuple[Header, ...]) -> None
         # Headers already sent (the server re-raised), or the client went
         # away: the caller re-raises the application's own exception.
         pass
-
-
-class _GuardedBody:
-    """The application's iterable, watched until its first body chunk.
-
-    An exception before any body was produced still gets a CORS-carrying 500
-    (see :func:`_send_error`); after that, it propagates untouched. ``close``
-    is always passed on (PEP 3333).
-    """
-
-    __slots__ = ("_result", "_iter", "_start_response", "_ours", "_started")
-
-    def __init__(self, result: Iterable[bytes], start_response: StartResponse,
-                 ours: tuple[Header, ...]) -> None:
-        self._result = result
-        self._iter: Optional[Iterator[bytes]] = None
-        self._start_response = start_response
-        self._ours = ours
-        self._started = False
-
-    def __iter__(self) -> _GuardedBody:
-        return self
-
-    def __next__(self) -> bytes:
-        it = self._iter
-        try:
-            if it is None:
-                it = self._iter = iter(self._result)
-            chunk = next(it)
-        except StopIteration:
-            raise
-        except Exception:
-            if not self._started:
-                self._started = True
-                _send_error(self._start_response, self._ours)
-            raise
-        if chunk and not self._started:
-            self._started = True
-        return chunk
-
-    def close(self) -> None:
-        close = getattr(self._result, "close", None)
-        if close is not None:
-            close()

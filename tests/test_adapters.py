@@ -387,7 +387,7 @@ def test_wsgi_core_agrees(method: str, origin: Any, acrm: Any, acrh: Any, index:
         logged: list[Any] = []
         core = module.WsgiCore(_wsgi_app, POLICIES[index], None, passthrough, block,
                                lambda d, e, logged=logged: logged.append(fields(d)),
-                               None, None)
+                               None)
         body = outcome(lambda c=core, calls=calls: c(dict(environ),
                                                      lambda *args: calls.append(args)))
         results.append((body, calls, logged))
@@ -406,3 +406,98 @@ def test_asgi_prepare_agrees(spec: Any, method: Any, index: int, passthrough: bo
         results.append((fields(hook.decision), hook.action, hook.ours, hook.started))
     assert results[0] == results[1]
     assert results[0][1] in (COMPILED.PROCEED, COMPILED.ANSWER, COMPILED.REFUSE)
+
+
+class _BadBool:
+    """A chunk whose truth cannot be told."""
+
+    def __bool__(self) -> bool:
+        raise ValueError("no truth")
+
+
+class _Body:
+    """An application's lazy body, played from a script: each step yields a
+    chunk or raises; ``close`` is present, absent, raising or not callable;
+    ``iter()`` of it may raise at once."""
+
+    def __init__(self, steps: list[Any], close: str, iter_raises: bool) -> None:
+        self.steps = list(steps)
+        self.iter_raises = iter_raises
+        self.closed = 0
+        if close == "ok":
+            self.close = self._close
+        elif close == "raises":
+            self.close = self._close_raises
+        elif close == "not callable":
+            self.close = "close"
+
+    def _close(self) -> None:
+        self.closed += 1
+
+    def _close_raises(self) -> None:
+        self.closed += 1
+        raise OSError("close failed")
+
+    def __iter__(self) -> Any:
+        if self.iter_raises:
+            raise RuntimeError("no iterator")
+        return self
+
+    def __next__(self) -> Any:
+        if not self.steps:
+            raise StopIteration
+        kind, value = self.steps.pop(0)
+        if kind == "raise":
+            raise value("from the body")
+        return value
+
+
+CHUNKS = [b"", b"ok", "", "text", 0, 1, None, _BadBool()]
+body_steps = st.lists(st.one_of(
+    st.tuples(st.just("chunk"), st.sampled_from(range(len(CHUNKS)))),
+    st.tuples(st.just("raise"), st.sampled_from([ValueError, KeyError, StopIteration,
+                                                  KeyboardInterrupt]))), max_size=5)
+
+
+def _played(module: Any, steps: list[Any], close: str, iter_raises: bool) -> Any:
+    """Everything a server sees from a GuardedBody around the scripted body."""
+    body = _Body([(k, CHUNKS[v] if k == "chunk" else v) for k, v in steps], close,
+                 iter_raises)
+    errors: list[Any] = []
+    guard = module.GuardedBody(body, "start_response", OURS_TEXT,
+                               lambda start, ours: errors.append((start, ours)))
+    seen: list[Any] = [iter(guard) is guard]
+    for _ in range(len(steps) + 2):  # past the end too, as a careless server might
+        try:
+            chunk = next(guard)
+        except BaseException as exc:  # compared, not hidden
+            seen.append(("raised", type(exc).__name__))
+        else:
+            seen.append(("chunk", type(chunk).__name__, chunk if not isinstance(
+                chunk, _BadBool) else "bad"))
+    try:
+        guard.close()
+        seen.append("closed")
+    except BaseException as exc:
+        seen.append(("close raised", type(exc).__name__))
+    return seen, errors, body.closed
+
+
+@settings(max_examples=400, deadline=None)
+@given(body_steps, st.sampled_from(["ok", "raises", "none", "not callable"]), st.booleans())
+def test_guarded_body_agrees(steps: Any, close: str, iter_raises: bool) -> None:
+    compiled, twin = (_played(m, steps, close, iter_raises) for m in (COMPILED, TWIN))
+    assert compiled == twin
+
+
+@pytest.mark.parametrize("module", [COMPILED, TWIN], ids=["cython", "python"])
+def test_guarded_body_sends_the_error_once_and_only_before_the_body(module: Any) -> None:
+    early = _played(module, [("chunk", 0), ("raise", ValueError)], "ok", False)
+    assert early == ([True, ("chunk", "bytes", b""), ("raised", "ValueError"),
+                      ("raised", "StopIteration"), ("raised", "StopIteration"), "closed"],
+                     [("start_response", OURS_TEXT)], 1)
+    late = _played(module, [("chunk", 1), ("raise", ValueError)], "none", False)
+    assert late[1] == [] and late[0][2] == ("raised", "ValueError")
+    at_once = _played(module, [], "raises", True)
+    assert at_once == ([True, ("raised", "RuntimeError"), ("raised", "RuntimeError"),
+                        ("close raised", "OSError")], [("start_response", OURS_TEXT)], 1)

@@ -38,8 +38,8 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     Py_ssize_t PY_SSIZE_T_MAX
 
-__all__ = ["ANSWER", "PROCEED", "REFUSE", "SendHook", "StartResponseHook", "WsgiCore",
-           "answer", "apply_raw", "apply_text", "asgi_decide", "asgi_prepare",
+__all__ = ["ANSWER", "PROCEED", "REFUSE", "GuardedBody", "SendHook", "StartResponseHook",
+           "WsgiCore", "answer", "apply_raw", "apply_text", "asgi_decide", "asgi_prepare",
            "asgi_request_values", "wsgi_decide"]
 
 # What the ASGI middleware does with a request (SendHook.action).
@@ -383,14 +383,57 @@ cdef list _answer(object start_response, object status, object headers):
     return []
 
 
+cdef object _END = object()  # GuardedBody: what next() gives at the end of the body
+
+
+cdef class GuardedBody:
+    """A lazy body watched until its first chunk (see the twin)."""
+
+    cdef object _result, _iter, _start_response, _ours, _send_error
+    cdef bint _started
+
+    def __init__(self, result, start_response, ours, send_error):
+        self._result = result
+        self._iter = None
+        self._start_response = start_response
+        self._ours = ours
+        self._send_error = send_error
+        self._started = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        it = self._iter
+        try:
+            if it is None:
+                it = self._iter = iter(self._result)
+            chunk = next(it, _END)  # the end is not an error: no raise to catch
+        except Exception:
+            if not self._started:
+                self._started = True
+                self._send_error(self._start_response, self._ours)
+            raise
+        if chunk is _END:
+            raise StopIteration
+        if not self._started and chunk:
+            self._started = True
+        return chunk
+
+    def close(self):
+        close = getattr(self._result, "close", None)
+        if close is not None:
+            close()
+
+
 cdef class WsgiCore:
     """``__call__`` of corsfast.wsgi.CORSMiddleware (see the twin)."""
 
     cdef readonly object app
-    cdef object _target, _router, _log, _send_error, _guard
+    cdef object _target, _router, _log, _send_error
     cdef bint _passthrough, _block
 
-    def __init__(self, app, target, router, passthrough, block, log, send_error, guard):
+    def __init__(self, app, target, router, passthrough, block, log, send_error):
         self.app = app
         self._target = target
         self._router = router
@@ -398,11 +441,11 @@ cdef class WsgiCore:
         self._block = bool(block)
         self._log = log
         self._send_error = send_error
-        self._guard = guard
 
     def __call__(self, environ, start_response):
         cdef Decision decision
         cdef StartResponseHook hook
+        cdef GuardedBody guard
         target = self._target
         if target is None:
             # Route on PATH_INFO exactly as the server gives it.
@@ -435,4 +478,9 @@ cdef class WsgiCore:
         wrapper = environ.get(FILE_WRAPPER)
         if isinstance(wrapper, type) and kind is wrapper:
             return result  # keep the server's sendfile path
-        return self._guard(result, start_response, ours)
+        guard = GuardedBody.__new__(GuardedBody)
+        guard._result = result
+        guard._start_response = start_response
+        guard._ours = ours
+        guard._send_error = self._send_error
+        return guard
