@@ -30,7 +30,7 @@ from typing import Any, Optional, Union
 
 from .._dialect import Dialect
 from .._engine import adapters, check_request
-from .._headers import write_over
+from .._headers import TOUCHED, write_over
 from .._logging import log_environ_refusal, log_refusal
 from .._policy import ConfigError, Policy, policy_from_arguments, warn_if_no_origin
 from .._reason import Reason
@@ -167,6 +167,10 @@ def _write(resp: Any, ours: tuple[tuple[str, str], ...]) -> None:
     """The decision's headers over the resource's, through Falcon's API; a
     resource's own allow-origin stands, as in Falcon."""
     existing = resp.headers  # a copy, keys lowercase
+    if TOUCHED.isdisjoint(existing):
+        # The usual case: the resource set no CORS header and no vary.
+        resp.set_headers(ours)
+        return
     write_over(list(existing), lambda: existing.get("vary"), resp.set_header,
                resp.delete_header, ours, keep_app_origin=True)
 
@@ -179,7 +183,7 @@ class CORSMiddleware:
     """
 
     __slots__ = ("policy", "preflight_passthrough", "block_refused", "log_refusals",
-                 "route_aware", "_policies", "_router")
+                 "route_aware", "_policies", "_router", "_single")
 
     def __init__(
         self,
@@ -209,6 +213,8 @@ class CORSMiddleware:
             # Built now, so that a bad option fails here and not at a request.
             pair = self._policies.pair(() if self.route_aware else None)
             self.policy: Union[Policy, Router] = pair[1]
+            self._single: Optional[Policy] = (
+                pair[1] if pair[0] is None and not self.route_aware else None)
             warn_if_no_origin("CORSMiddleware", [p for p in pair if p is not None])
         else:
             policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
@@ -218,6 +224,7 @@ class CORSMiddleware:
             self.policy = policy
             self._policies = None
             self._router = policy if isinstance(policy, Router) else None
+            self._single = policy if isinstance(policy, Policy) else None
         self.preflight_passthrough = bool(preflight_passthrough)
         self.block_refused = bool(block_refused)
         self.log_refusals = bool(log_refusals)
@@ -249,6 +256,9 @@ class CORSMiddleware:
     # -- WSGI (falcon.App) ---------------------------------------------------------------
 
     def _decide_environ(self, env: Any, methods: Any) -> tuple[Any, Optional[Policy]]:
+        single = self._single  # one policy for every request: no pair to find
+        if single is not None:
+            return _wsgi_decide(single, env), single
         credentialed, plain = self._pair(env.get("PATH_INFO", ""), methods)
         if credentialed is not None:
             decision = _wsgi_decide(credentialed, env)
