@@ -141,9 +141,12 @@ OVERHEAD_TARGETS = [
     ("asgi-overhead", "corsfast.asgi", "starlette", 1 / 15),
     ("asgi-overhead", "corsfast.contrib.starlette", "corsfast.asgi", 1.10),
     ("wsgi-overhead:plain", "generic", "wsgicors", 1 / 3),
-    *((f"wsgi-overhead:{fw}", "drop-in", "generic", 1.10) for fw in ("flask", "django", "falcon")),
+    # (Falcon's drop-in is held to Falcon's own middleware instead: targets().)
+    *((f"wsgi-overhead:{fw}", "drop-in", "generic", 1.10) for fw in ("flask", "django")),
 ]
 SIMPLE = "simple-credentials"  # the overhead scripts' one request
+# callgrind_middleware.py's name for each framework's drop-in.
+DROP_IN = {fam: f"corsfast {fam.capitalize()} drop-in" for fam in ("django", "flask", "falcon")}
 
 
 def counts_table(f: Figures, c: Counts) -> list[str]:
@@ -216,6 +219,19 @@ def targets(f: Figures, c: Counts, e2e: Optional[dict[str, Any]]) -> list[Target
              ratio(f.overhead(fam, "simple", peer), f.overhead(fam, "simple", "corsfast")),
              ratio(c.overhead(fam, "simple", peer), c.overhead(fam, "simple", "corsfast")),
              20, at_least=True)
+    # The drop-ins inside their framework's app (callgrind_middleware.py):
+    # a peer's overhead at least this many times the drop-in's, or, for
+    # Falcon, the drop-in's at most this share of Falcon's own middleware's.
+    for fam, peer, limit in (("django", "django-cors-headers", 20),
+                             ("flask", "flask-cors", 15)):
+        add(f"{fam} app: {peer} overhead ≥ {limit}× the {fam} drop-in's (simple allowed), "
+            "instructions", ratio(c.overhead(fam, "simple", peer),
+                                  c.overhead(fam, "simple", DROP_IN[fam])), limit,
+            at_least=True)
+    for fam in ("falcon", "falcon-asgi"):
+        add(f"{fam} app: drop-in overhead ≤ 1/3 of Falcon's CORSMiddleware's (simple "
+            "allowed), instructions", ratio(c.overhead(fam, "simple", DROP_IN["falcon"]),
+                                            c.overhead(fam, "simple", "falcon")), 1 / 3)
     for s in ("simple", "preflight", "refused"):
         add(f"pure-Python twin (engine) < Starlette CORSMiddleware overhead ({title(s, s)})",
             ratio(f.get("engine", s, "corsfast" + TWIN) or f.get(
@@ -294,6 +310,9 @@ def main(argv: Optional[list[str]] = None) -> int:
            "callgrind-engine.json",
            "python benchmarks/callgrind_middleware.py --json benchmarks/results/"
            "callgrind-middleware.json",
+           "python benchmarks/callgrind_middleware.py --family django,flask,falcon,"
+           "falcon-asgi --scenarios simple,preflight,refused --json "
+           "benchmarks/results/callgrind-frameworks.json",
            "python benchmarks/e2e.py --json benchmarks/results/e2e.json",
            "python benchmarks/render.py", "```", ""]
     md += ["## Targets", "", "| target | measured | met |", "|---|---:|:---:|"]
