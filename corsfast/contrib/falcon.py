@@ -298,7 +298,11 @@ class CORSMiddleware:
 
     def _decide_request(self, req: Any,
                         methods: Any) -> tuple[Any, Optional[Policy], tuple[Any, ...]]:
-        credentialed, plain = self._pair(req.scope.get("path", ""), methods)
+        single = self._single  # one policy for every request: no pair to find
+        if single is not None:
+            credentialed, plain = None, single
+        else:
+            credentialed, plain = self._pair(req.scope.get("path", ""), methods)
         if plain is None:
             return None, None, ()
         # Falcon has already read the scope's headers (an ASGI server may
