@@ -299,9 +299,9 @@ class CORSMiddleware:
     def _decide_request(self, req: Any,
                         methods: Any) -> tuple[Any, Optional[Policy], tuple[Any, ...]]:
         single = self._single  # one policy for every request: no pair to find
-        if single is not None:
-            credentialed, plain = None, single
-        else:
+        credentialed: Optional[Policy] = None
+        plain: Optional[Policy] = single
+        if single is None:
             credentialed, plain = self._pair(req.scope.get("path", ""), methods)
         if plain is None:
             return None, None, ()
