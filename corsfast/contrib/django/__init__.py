@@ -38,7 +38,7 @@ from django.utils.log import log_response
 from ..._config import closest_name
 from ..._dialect import Dialect
 from ..._engine import adapters
-from ..._headers import TOUCHED, write_over
+from ..._headers import write_over
 from ..._logging import escape_for_log, log_environ_refusal, refusal_fix
 from ..._policy import ConfigError, Policy, PolicyWarning, warn_if_no_origin
 from ..._reason import Reason
@@ -493,11 +493,6 @@ def _refused(decision: Any, request: Any, policy: Policy) -> None:
 def _write(response: Any, ours: tuple[tuple[str, str], ...]) -> None:
     """The decision's headers over the view's, through Django's header API."""
     headers = response.headers
-    if TOUCHED.isdisjoint(map(str.lower, headers)):
-        # The usual case: the view set no CORS header and no vary.
-        for name, value in ours:
-            headers[name] = value
-        return
     write_over(list(headers), lambda: headers.get("vary"), headers.__setitem__,
                headers.__delitem__, ours)
 
