@@ -19,9 +19,8 @@ Against the bare app, ``headers`` (the bare app sending the two CORS headers
 itself) is what the server pays to send those bytes at all, and
 ``corsfast`` minus ``headers`` is corsfast's own share. ``--top K`` lists
 the K functions whose cost differs most between those two variants.
-Needs Linux and valgrind (``apt-get install -y valgrind``); granian, whose
-workers are not Python processes started by the server's command, is left
-out.
+Needs Linux and valgrind (``apt-get install -y valgrind``). Granian is not
+among the servers yet: its workers have not been tried under callgrind.
 """
 
 from __future__ import annotations
