@@ -1,6 +1,6 @@
 """Instructions per request inside a real server's worker, under callgrind.
 
-    python benchmarks/callgrind_server.py [--servers uvicorn,gunicorn]
+    python benchmarks/callgrind_server.py [--servers uvicorn,gunicorn,granian]
         [--variants bare,headers,corsfast] [--requests 2000] [--top 15]
         [--json benchmarks/results/server-instructions.json] [--engine python]
 
@@ -19,8 +19,8 @@ Against the bare app, ``headers`` (the bare app sending the two CORS headers
 itself) is what the server pays to send those bytes at all, and
 ``corsfast`` minus ``headers`` is corsfast's own share. ``--top K`` lists
 the K functions whose cost differs most between those two variants.
-Needs Linux and valgrind (``apt-get install -y valgrind``). Granian is not
-among the servers yet: its workers have not been tried under callgrind.
+Needs Linux and valgrind (``apt-get install -y valgrind``); servers:
+uvicorn, gunicorn (its gthread worker, as in e2e.py) and granian.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from e2e import HERE, ORIGIN, ROOT, _session_pids, command, free_port
 
 from corsfast._bench import add_engine_option, engine_line, ensure_engine
 
-SERVERS = ("uvicorn", "gunicorn")
+SERVERS = ("uvicorn", "gunicorn", "granian")
 WARMUP = 300
 
 
