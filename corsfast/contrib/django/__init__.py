@@ -162,21 +162,17 @@ class _Compiled(NamedTuple):
     log_refusals: bool
 
 
-def _setting(name: str, default: Any) -> Any:
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    old_name = _OLD_NAMES.get(name)
-    if old_name is not None and hasattr(settings, old_name):
-        return getattr(settings, old_name)
-    return default
-
-
 def _written(name: str) -> str:
     """The name the settings use for ``name``: its old one when only that is set."""
     old_name = _OLD_NAMES.get(name)
     if old_name and not hasattr(settings, name) and hasattr(settings, old_name):
         return old_name
     return name
+
+
+def _setting(name: str, default: Any) -> Any:
+    """A setting's value, under its name or its old one, else ``default``."""
+    return getattr(settings, _written(name), default)
 
 
 def _error(setting: str, text: str) -> _Problem:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
-from . import _OLD_NAMES, _read_settings
+from . import _read_settings, _written
 
 __all__ = ["check_settings"]
 
@@ -31,7 +30,7 @@ def check_settings(app_configs: Optional[Any] = None, **kwargs: Any) -> list[Che
 
 def _old_name_hint(setting: str) -> Optional[str]:
     """Where the value came from, when only the setting's old name is set."""
-    old = _OLD_NAMES.get(setting)
-    if old is None or hasattr(settings, setting) or not hasattr(settings, old):
+    written = _written(setting)
+    if written == setting:
         return None
-    return f"The value is {old}'s, the old name of {setting}; rename it to {setting}."
+    return f"The value is {written}'s, the old name of {setting}; rename it to {setting}."
