@@ -28,19 +28,15 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Optional
 
-from e2e import HERE, ORIGIN, ROOT, _session_pids, command, free_port
+from e2e import ORIGIN, Server
 
 from corsfast._bench import add_engine_option, engine_line, ensure_engine
 
@@ -65,19 +61,6 @@ def _control(pids: list[int], *args: str) -> None:
                        check=False, timeout=120)
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("the server did not start in time")
-
-
 def _total(dump: Path) -> int:
     found = re.search(r"^totals: (\d+)", dump.read_text(errors="replace"), re.M)
     return int(found.group(1)) if found else 0
@@ -85,22 +68,16 @@ def _total(dump: Path) -> int:
 
 def measure(server: str, variant: str, requests: int, out: Path) -> tuple[float, list[Path]]:
     """Instructions per request of one variant, and the dumps they came from."""
-    port = free_port()
     prefix = out / f"{server}-{variant}"
-    env = dict(os.environ, CORSFAST_E2E_VARIANT=variant, CORSFAST_E2E_APP="plain",
-               PYTHONHASHSEED="0", PYTHONPATH=os.pathsep.join(
-                   p for p in (str(HERE), str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
-    proc = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes",
-         f"--callgrind-out-file={prefix}.%p", *command(server, port)],
-        cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+    proc = Server(server, "plain", variant, pin=False, wrap=[
+        "valgrind", "-q", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes",
+        f"--callgrind-out-file={prefix}.%p"])
     try:
-        _wait_port(port, proc)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        proc.wait_ready(timeout=180)  # valgrind starts slowly
+        conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=120)
         for _ in range(WARMUP):
             _ask(conn, variant)
-        pids = _session_pids(proc.pid)  # the server and its workers
+        pids = proc.pids()  # the server and its workers
         _control(pids, "-i", "on")
         for _ in range(requests):
             _ask(conn, variant)
@@ -110,12 +87,7 @@ def measure(server: str, variant: str, requests: int, out: Path) -> tuple[float,
         dumps = sorted(out.glob(f"{prefix.name}.*.1"))
         return sum(_total(d) for d in dumps) / requests, dumps
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        proc.stop()
 
 
 def _self_costs(dumps: list[Path]) -> dict[str, int]:

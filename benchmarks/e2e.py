@@ -63,7 +63,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -147,7 +147,9 @@ def _session_pids(sid: int) -> list[int]:
 class Server:
     """One variant's server process, in a session of its own."""
 
-    def __init__(self, server: str, app: str, variant: str, pin: bool) -> None:
+    def __init__(self, server: str, app: str, variant: str, pin: bool,
+                 wrap: Sequence[str] = ()) -> None:
+        """``wrap``: a command the server runs under (callgrind_server.py's valgrind)."""
         self.variant = variant
         self.port = free_port()
         # bare-2 is the bare app again, in a second server: the noise floor
@@ -156,7 +158,7 @@ class Server:
                    CORSFAST_E2E_APP=app, PYTHONHASHSEED="0",
                    PYTHONPATH=os.pathsep.join(
                        p for p in (str(HERE), str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
-        self.proc = subprocess.Popen(pinned(command(server, self.port), SERVER_CORE, pin),
+        self.proc = subprocess.Popen(pinned([*wrap, *command(server, self.port)], SERVER_CORE, pin),
                                      cwd=HERE, env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
 
