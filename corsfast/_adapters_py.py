@@ -13,6 +13,9 @@ them decides anything: the engine does.
   with a decision's written over it (docs/spec.md "Adapters");
 - ``SendHook`` / ``StartResponseHook``: wrap ASGI ``send`` and WSGI
   ``start_response`` so the response that starts gets those headers;
+- ``Tally`` / ``Live``: the decision counters of one route, and what a
+  middleware reads once per request (its policy, router, counters and
+  shadow), replaced as a whole by ``reconfigure`` (corsfast/_live.py);
 - ``WsgiCore``: the WSGI middleware's ``__call__`` (compiled, it is what
   keeps the WSGI middleware's cost down: see src/corsfast/_adapters_c.pyx).
 
@@ -40,10 +43,13 @@ __all__ = [
     "PROCEED",
     "REFUSE",
     "GuardedBody",
+    "Live",
     "SendHook",
     "StartResponseHook",
+    "Tally",
     "WsgiCore",
     "answer",
+    "answer_with_body",
     "apply_raw",
     "apply_text",
     "asgi_decide",
@@ -193,10 +199,13 @@ class SendHook:
 
 
 def asgi_prepare(policy: Any, scope: Any, send: Any, passthrough: bool,
-                 block: bool) -> SendHook:
+                 block: bool, tally: Any = None) -> SendHook:
     """Decide an ASGI HTTP request and wrap ``send`` for it: the hook, with
-    its ``decision`` and what to do (``action``: PROCEED, ANSWER, REFUSE)."""
+    its ``decision`` and what to do (``action``: PROCEED, ANSWER, REFUSE).
+    The decision is counted in ``tally`` when one is given."""
     decision = asgi_decide(policy, scope)
+    if tally is not None:
+        tally.add(decision)
     hook = SendHook(send, decision.raw_headers)
     hook.decision = decision
     if decision.preflight:
@@ -204,6 +213,70 @@ def asgi_prepare(policy: Any, scope: Any, send: Any, passthrough: bool,
     elif block and not decision.allowed:
         hook.action = REFUSE
     return hook
+
+
+# -- what a middleware reads per request ----------------------------------------------
+
+
+class Tally:
+    """Decisions of one route counted by kind and Reason (docs/spec.md
+    "Observability"): three dicts from Reason to count, so memory is
+    bounded by the number of Reasons, never by the origins seen. There is
+    no lock: under threads two increments can race and one be lost, so the
+    counts are a close lower bound rather than exact."""
+
+    __slots__ = ("actual", "preflight", "websocket")
+
+    def __init__(self) -> None:
+        self.actual: dict[Any, int] = {}
+        self.preflight: dict[Any, int] = {}
+        self.websocket: dict[Any, int] = {}
+
+    def add(self, decision: Any) -> None:
+        """Count an HTTP request's decision (a preflight, or an actual request)."""
+        counts = self.preflight if decision.preflight else self.actual
+        reason = decision.reason
+        counts[reason] = counts.get(reason, 0) + 1
+
+    def add_websocket(self, decision: Any) -> None:
+        """Count a websocket handshake's decision."""
+        counts = self.websocket
+        reason = decision.reason
+        counts[reason] = counts.get(reason, 0) + 1
+
+
+class Live:
+    """What a middleware reads once per request, as one immutable value:
+    ``policy`` (the Policy or router it was given), ``matcher`` (the
+    Policy's compiled matcher, or None for a router), ``router`` (or None),
+    ``tally`` (the counters of the policy, or of policies no route lists),
+    ``routes`` (Policy to Tally, per route of a router) and ``shadow``
+    (another Live evaluated beside this one, or None). Replacing it is
+    one reference swap, so a request sees one configuration whole."""
+
+    __slots__ = ("policy", "matcher", "router", "tally", "routes", "shadow")
+
+    policy: Any
+    matcher: Any
+    router: Any
+    tally: Tally
+    routes: Any
+    shadow: Any
+
+    def __init__(self, policy: Any, matcher: Any, router: Any, tally: Tally,
+                 routes: Any, shadow: Any) -> None:
+        if not isinstance(tally, Tally):
+            raise TypeError(f"Live: tally must be a Tally, got {type(tally).__name__}")
+        set_ = object.__setattr__
+        set_(self, "policy", policy)
+        set_(self, "matcher", matcher)
+        set_(self, "router", router)
+        set_(self, "tally", tally)
+        set_(self, "routes", routes)
+        set_(self, "shadow", shadow)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Live is immutable; build a new one")
 
 
 class StartResponseHook:
@@ -238,6 +311,18 @@ def answer(start_response: Any, status: Any, headers: Any) -> list[bytes]:
     line = _STATUS_LINES.get(status)
     start_response(f"{status} CORS" if line is None else line, out)
     return []
+
+
+def answer_with_body(start_response: Any, status: Any, headers: Any,
+                     body: bytes) -> list[bytes]:
+    """Answer a refused preflight here with a short text body (the
+    middleware's ``debug`` mode)."""
+    out = list(headers)
+    out.append(("content-type", "text/plain; charset=utf-8"))
+    out.append(("content-length", str(len(body))))
+    line = _STATUS_LINES.get(status)
+    start_response(f"{status} CORS" if line is None else line, out)
+    return [body]
 
 
 _END = object()  # GuardedBody: what next() gives at the end of the body
@@ -294,41 +379,63 @@ class GuardedBody:
 class WsgiCore:
     """``__call__`` of corsfast.wsgi.CORSMiddleware.
 
-    Built with the application, the policy's matcher (or None) and the
-    router (or None), the two switches, and three callables from
-    corsfast.wsgi for what is not the hot path: ``log(decision, environ)``
-    (None when refusals are not logged) and ``send_error(start_response,
-    headers)`` (called inside ``except``, here or by the ``GuardedBody``
-    that watches a lazy body until its first chunk).
+    Built with the application, the ``Live`` configuration (replaced with
+    ``configure``), the two switches, and three callables from
+    corsfast/wsgi.py for what is not the hot path: ``refused(decision,
+    environ, policy)`` (None when nothing watches refusals; it returns the
+    body of a refused preflight's answer, or None for an empty one),
+    ``shadowed(decision, environ, shadow)`` (called when the configuration
+    has a shadow) and ``send_error(start_response, headers)`` (called
+    inside ``except``, here or by the ``GuardedBody`` that watches a lazy
+    body until its first chunk).
     """
 
-    __slots__ = ("app", "_target", "_router", "_passthrough", "_block", "_log",
+    __slots__ = ("app", "_live", "_passthrough", "_block", "_refused", "_shadowed",
                  "_send_error")
 
-    def __init__(self, app: Any, target: Any, router: Any, passthrough: bool,
-                 block: bool, log: Any, send_error: Any) -> None:
+    def __init__(self, app: Any, live: Live, passthrough: bool, block: bool,
+                 refused: Any, shadowed: Any, send_error: Any) -> None:
         self.app = app
-        self._target = target
-        self._router = router
+        self._live = live
         self._passthrough = bool(passthrough)
         self._block = bool(block)
-        self._log = log
+        self._refused = refused
+        self._shadowed = shadowed
         self._send_error = send_error
 
+    def configure(self, live: Live) -> None:
+        """Serve every later request with ``live``: one reference swap."""
+        if not isinstance(live, Live):
+            raise TypeError(f"configure: expected a Live, got {type(live).__name__}")
+        self._live = live
+
     def __call__(self, environ: Any, start_response: Any) -> Any:
-        target = self._target
+        live = self._live  # read once: this request sees one configuration
+        target = live.matcher
+        tally = live.tally
         if target is None:
             # Route on PATH_INFO exactly as the server gives it.
-            target = self._router.lookup(environ.get("PATH_INFO", ""))
-            if target is None:
+            target = policy = live.router.lookup(environ.get("PATH_INFO", ""))
+            if policy is None:
                 return self.app(environ, start_response)
+            routes = live.routes
+            if routes:
+                tally = routes.get(policy._matcher, tally)
+        else:
+            policy = live.policy
         decision = wsgi_decide(target, environ)
+        tally.add(decision)
+        if live.shadow is not None:
+            self._shadowed(decision, environ, live.shadow)
         ours = decision.headers
         if not decision.allowed:
-            if self._log is not None:
-                self._log(decision, environ)
+            body = None
+            if self._refused is not None:
+                body = self._refused(decision, environ, policy)
             if decision.preflight:
                 if not self._passthrough:
+                    if body:
+                        return answer_with_body(start_response, decision.status, ours, body)
                     return answer(start_response, decision.status, ours)
             elif self._block:
                 return answer(start_response, 403, ours)

@@ -111,6 +111,7 @@ def log_refusal(
     policy: Any = None,
     fix_words: Optional[Callable[[str], str]] = None,
     log: Optional[logging.Logger] = None,
+    fix: Optional[str] = None,
 ) -> bool:
     """Log one refused request at INFO; return whether a line was written.
 
@@ -120,7 +121,8 @@ def log_refusal(
     ``cors_preflight`` and, given ``policy`` (the :class:`corsfast.Policy`
     that refused), ``cors_fix`` as extra attributes for structured
     handlers; the fix also ends the message. ``fix_words`` rewrites the fix
-    before it is escaped (a drop-in names its own settings).
+    before it is escaped (a drop-in names its own settings); a caller that
+    already has the escaped fix passes it as ``fix``.
     """
     target = logger if log is None else log
     if decision.allowed or not target.isEnabledFor(logging.INFO):
@@ -146,8 +148,9 @@ def log_refusal(
             escape_for_log(request_private_network),
         ]
     extra: dict[str, Any] = {"cors_reason": name, "cors_preflight": decision.preflight}
-    fix = refusal_fix(policy, decision, origin, request_method, request_headers,
-                      fix_words)
+    if fix is None:
+        fix = refusal_fix(policy, decision, origin, request_method, request_headers,
+                          fix_words)
     if fix:
         fmt += " fix: %s"
         args.append(fix)

@@ -18,6 +18,11 @@ class Reason(enum.Enum):
     PRIVATE_NETWORK_NOT_ALLOWED = "private_network_not_allowed"
     MALFORMED_REQUEST = "malformed_request"
 
+    # Members are singletons compared by identity, so identity hashing is
+    # exact, and it keeps the middleware's per-request counters (dicts keyed
+    # by Reason) free of a Python-level hash call.
+    __hash__ = object.__hash__
+
     def explain(self) -> str:
         """One line, in words, of what this outcome means."""
         return _EXPLANATIONS[self]

@@ -21,10 +21,10 @@ with ", " as HTTP list headers are.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Optional, Union
 
 from ._engine import adapters
-from ._logging import log_refusal
+from ._live import KEEP, Controls, OnRefusal, OnShadow, Reporter, Shadow
 from ._policy import Policy, PolicyOptions, policy_from_arguments
 from ._router import Router
 
@@ -48,6 +48,7 @@ _ERROR_TAIL: tuple[RawHeader, ...] = (
     (b"content-length", str(len(_ERROR_BODY)).encode("ascii")),
 )
 _asgi_decide = adapters.asgi_decide
+_DEBUG_TYPE: tuple[RawHeader, ...] = ((b"content-type", b"text/plain; charset=utf-8"),)
 _asgi_prepare = adapters.asgi_prepare
 _ANSWER = adapters.ANSWER
 
@@ -70,20 +71,33 @@ class CORSMiddleware:
       policy does not allow (the server answers it with 403). A handshake
       without Origin (not from a browser) is let through.
     - ``log_refusals``: log each refused request at INFO on the ``corsfast``
-      logger, request values escaped (see corsfast/_logging.py).
+      logger, with the fix in words and request values escaped (see
+      corsfast/_logging.py); ``on_refusal(decision, info)`` is called for
+      each refused request with ``info`` a dict of escaped values
+      (``kind``, ``reason``, ``origin``, ``method``, ``path``, ``fix``).
+    - ``debug``: a refused preflight's answer carries a short text body
+      naming what to change. For development only: it tells any page how
+      the policy is built.
+    - ``shadow``: a second policy or router evaluated beside the enforced
+      one on every request; each request on which they disagree is logged
+      and handed to ``on_shadow(info)`` (docs/spec.md "Live policies").
+
+    :meth:`reconfigure` swaps the policy while requests run;
+    :meth:`stats` reads the decision counters (docs/spec.md
+    "Observability").
 
     Subclasses may override :meth:`preflight_response` and
     :meth:`refused_response` to change the status and body of the answers
     the middleware sends itself; that changes nothing that is decided.
 
     ``__call__`` is an ordinary coroutine function: nothing runs until the
-    server awaits it. Per request it asks the engine once (the header scan
-    is the compiled ``asgi_decide``, or its twin), then answers a preflight
-    itself or runs the application with ``send`` wrapped in a ``SendHook``.
+    server awaits it. Per request it reads the live configuration once,
+    asks the engine once (the header scan is the compiled ``asgi_prepare``,
+    or its twin), then answers a preflight itself or runs the application
+    with ``send`` wrapped in a ``SendHook``.
     """
 
     app: ASGIApp
-    policy: Union[Policy, Router]
 
     def __init__(
         self,
@@ -94,44 +108,78 @@ class CORSMiddleware:
         block_refused: bool = False,
         check_websocket: bool = False,
         log_refusals: bool = False,
+        on_refusal: Optional[OnRefusal] = None,
+        debug: bool = False,
+        shadow: Union[Policy, Router, None] = None,
+        on_shadow: Optional[OnShadow] = None,
         **policy_kwargs: Unpack[PolicyOptions],
     ) -> None:
         policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
-        if not isinstance(policy, (Policy, Router)):
-            raise TypeError(
-                f"policy: expected a corsfast.Policy or corsfast.Router, got "
-                f"{type(policy).__name__}")
+        self._controls = Controls("CORSMiddleware", any_lookup=False)
+        self._live = self._controls.build(policy, shadow)
         self.app = app
-        self.policy = policy
-        # Each request reads one of these: the policy's matcher (what the
-        # engine reads), or the router.
-        self._policy = policy._matcher if isinstance(policy, Policy) else None
-        self._router = policy if isinstance(policy, Router) else None
         self._passthrough = bool(preflight_passthrough)
         self._block_refused = bool(block_refused)
         self._check_websocket = bool(check_websocket)
-        self._log_refusals = bool(log_refusals)
+        reporter = Reporter(log_refusals, on_refusal, debug)
+        self._reporter = reporter if reporter.active else None
+        self._shadow = Shadow(on_shadow)
+
+    @property
+    def policy(self) -> Union[Policy, Router]:
+        """The policy or router in force."""
+        return self._live.policy  # type: ignore[no-any-return]
+
+    def reconfigure(self, policy: Union[Policy, Router], *, shadow: Any = KEEP) -> None:
+        """Serve every later request with ``policy`` (a Policy or Router):
+        one reference swap, so each request sees the old policy or the new
+        one, never a mix. ``shadow`` replaces the shadow policy (None drops
+        it); left out, the shadow in force stays."""
+        if shadow is KEEP:
+            old = self._live.shadow
+            shadow = None if old is None else old.policy
+        self._live = self._controls.build(policy, shadow)
+
+    def stats(self) -> dict[str, Any]:
+        """Decisions counted by kind (``preflight``, ``actual``,
+        ``websocket``) and Reason name since the middleware was built; with
+        a router, ``routes`` holds the same per route prefix."""
+        return self._controls.stats(self._live)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._not_http(scope, receive, send)
             return
-        policy = self._policy
+        live = self._live  # read once: this request sees one configuration
+        policy = live.matcher
+        tally = live.tally
         if policy is None:
             # Route on the path exactly as the server gives it.
-            policy = self._router.lookup(scope["path"])  # type: ignore[union-attr]
+            policy = live.router.lookup(scope["path"])
             if policy is None:  # no policy for this path: not ours
                 await self.app(scope, receive, send)
                 return
-        # One compiled call: the decision, and the hook around send.
-        hook = _asgi_prepare(policy, scope, send, self._passthrough, self._block_refused)
-        if self._log_refusals and not hook.decision.allowed:
-            self._log_refusal(hook.decision, scope)
+            routes = live.routes
+            if routes:
+                tally = routes.get(policy._matcher, tally)
+        # One compiled call: the decision, counted, and the hook around send.
+        hook = _asgi_prepare(policy, scope, send, self._passthrough, self._block_refused,
+                             tally)
+        if live.shadow is not None:
+            self._shadow.asgi(hook.decision, scope, live.shadow)
+        body = None
+        if self._reporter is not None and not hook.decision.allowed:
+            body = self._reporter.asgi(hook.decision, scope,
+                                       live.policy if live.router is None else policy)
         action = hook.action
         if action:  # answered here
             decision = hook.decision
-            answer = (self.preflight_response(decision) if action == _ANSWER
-                      else self.refused_response(decision))
+            if body:
+                answer: Answer = (decision.status, [*_DEBUG_TYPE, (
+                    b"content-length", str(len(body)).encode("ascii"))], body)
+            else:
+                answer = (self.preflight_response(decision) if action == _ANSWER
+                          else self.refused_response(decision))
             await self._answer(send, decision, answer)
             return
         try:
@@ -168,17 +216,6 @@ class CORSMiddleware:
         else:
             await self.app(scope, receive, send)
 
-    def _log_refusal(self, decision: Any, scope: Scope) -> None:
-        """Log a refusal (``log_refusals=True``); values are escaped."""
-        origin, acrm, acrh, acrpn = adapters.asgi_request_values(
-            scope.get("headers", ()), decision.preflight)
-        path = scope.get("path")
-        target = self.policy
-        # For a router, the policy that refused is the path's.
-        policy = target if isinstance(target, Policy) else target.lookup(str(path or ""))
-        log_refusal(decision, scope.get("method"), origin, path, acrm, acrh, acrpn,
-                    policy=policy)
-
     async def _send_error(self, send: Send, ours: tuple[RawHeader, ...]) -> None:
         """The 500 sent when the application fails before its response
         started: it keeps the CORS headers."""
@@ -199,12 +236,21 @@ class CORSMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        policy = self._policy
+        live = self._live
+        policy = live.matcher
+        tally = live.tally
         if policy is None:
-            policy = self._router.lookup(scope["path"])  # type: ignore[union-attr]
+            policy = live.router.lookup(scope["path"])
+            if policy is not None and live.routes:
+                tally = live.routes.get(policy._matcher, tally)
         if policy is not None:
             handshake = {"method": "GET", "headers": scope["headers"]}
-            if not _asgi_decide(policy, handshake).allowed:
+            decision = _asgi_decide(policy, handshake)
+            tally.add_websocket(decision)
+            if not decision.allowed:
+                if self._reporter is not None:
+                    self._reporter.asgi(decision, scope, live.policy if live.router is None
+                                        else policy, "websocket")
                 # Refuse before accepting: ASGI servers turn a close sent in
                 # answer to websocket.connect into an HTTP 403.
                 message = await receive()

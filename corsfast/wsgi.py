@@ -14,13 +14,12 @@ token by token.
 
 from __future__ import annotations
 
-import functools
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol, Union
 
 from . import _adapters_py
 from ._engine import adapters
-from ._logging import log_environ_refusal
+from ._live import KEEP, Controls, OnRefusal, OnShadow, Reporter, Shadow
 from ._policy import Policy, PolicyOptions, policy_from_arguments
 from ._router import Router
 
@@ -66,17 +65,25 @@ class CORSMiddleware(adapters.WsgiCore):
     malformed) origins with 403 without calling the application: CORS alone
     only stops the browser from reading the response, never the request's
     side effects. ``log_refusals=True`` logs each refused request at INFO on
-    the ``corsfast`` logger, request values escaped (corsfast/_logging.py).
+    the ``corsfast`` logger with the fix in words, request values escaped
+    (corsfast/_logging.py); ``on_refusal(decision, info)`` gets each refusal
+    with escaped values; ``debug=True`` puts what to change in a refused
+    preflight's body (development only); ``shadow`` is a second policy
+    evaluated beside the enforced one, each disagreement logged and handed
+    to ``on_shadow(info)``. :meth:`reconfigure` swaps the policy while
+    requests run; :meth:`stats` reads the decision counters (docs/spec.md
+    "Live policies (for gateways)", "Observability").
 
     Each request runs ``WsgiCore.__call__`` (compiled, or its twin in
-    corsfast/_adapters_py.py): the engine is asked once, then a preflight
-    is answered here or the application runs with ``start_response``
-    wrapped in a ``StartResponseHook``, and a lazy body comes back in a
-    ``GuardedBody`` (a CORS-carrying 500 if it fails before its first
-    chunk).
+    corsfast/_adapters_py.py): it reads the live configuration once, asks
+    the engine once, then a preflight is answered here or the application
+    runs with ``start_response`` wrapped in a ``StartResponseHook``, and a
+    lazy body comes back in a ``GuardedBody`` (a CORS-carrying 500 if it
+    fails before its first chunk).
     """
 
-    __slots__ = ("policy", "preflight_passthrough", "block_refused", "log_refusals")
+    __slots__ = ("_controls", "preflight_passthrough", "block_refused", "log_refusals",
+                 "debug")
 
     def __init__(
         self,
@@ -86,29 +93,51 @@ class CORSMiddleware(adapters.WsgiCore):
         preflight_passthrough: bool = False,
         block_refused: bool = False,
         log_refusals: bool = False,
+        on_refusal: Optional[OnRefusal] = None,
+        debug: bool = False,
+        shadow: Union[Policy, Router, _Lookup, None] = None,
+        on_shadow: Optional[OnShadow] = None,
         **policy_kwargs: Unpack[PolicyOptions],
     ) -> None:
         policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
-        if not isinstance(policy, Policy) and not callable(
-                getattr(policy, "lookup", None)):
-            raise TypeError(
-                "CORSMiddleware: policy must be a corsfast.Policy or "
-                "corsfast.Router (or an object with a lookup(path) method), "
-                f"got {type(policy).__name__}"
-            )
-        self.policy = policy
+        self._controls = Controls("CORSMiddleware", any_lookup=True)
+        live = self._controls.build(policy, shadow)
         self.preflight_passthrough = bool(preflight_passthrough)
         self.block_refused = bool(block_refused)
         self.log_refusals = bool(log_refusals)
+        self.debug = bool(debug)
+        reporter = Reporter(log_refusals, on_refusal, debug)
         super().__init__(
             app,
-            policy._matcher if isinstance(policy, Policy) else None,  # what the engine reads
-            None if isinstance(policy, Policy) else policy,
+            live,
             self.preflight_passthrough,
             self.block_refused,
-            functools.partial(_log_refusal, policy) if log_refusals else None,
+            reporter.wsgi if reporter.active else None,
+            Shadow(on_shadow).wsgi,
             _send_error,
         )
+
+    @property
+    def policy(self) -> Union[Policy, Router, _Lookup]:
+        """The policy or router in force."""
+        return self._live.policy  # type: ignore[no-any-return]
+
+    def reconfigure(self, policy: Union[Policy, Router, _Lookup], *,
+                    shadow: Any = KEEP) -> None:
+        """Serve every later request with ``policy``: one reference swap,
+        so each request sees the old policy or the new one, never a mix.
+        ``shadow`` replaces the shadow policy (None drops it); left out,
+        the shadow in force stays."""
+        if shadow is KEEP:
+            old = self._live.shadow
+            shadow = None if old is None else old.policy
+        live = self._controls.build(policy, shadow)
+        self.configure(live)
+
+    def stats(self) -> dict[str, Any]:
+        """Decisions counted by kind and Reason name since the middleware
+        was built; with a router, ``routes`` holds the same per prefix."""
+        return self._controls.stats(self._live)
 
 
 # The hook types the middleware hands the application as start_response
@@ -127,13 +156,6 @@ def past_middleware(start_response: StartResponse) -> StartResponse:
     if type(start_response) in _HOOKS:
         return start_response.start_response  # type: ignore[attr-defined, no-any-return]
     return start_response
-
-
-def _log_refusal(target: Any, decision: Any, environ: Any) -> None:
-    """Log a refusal (``log_refusals=True``) with the fix from the policy
-    that refused (``target``, or what the router gives for the path)."""
-    policy = target if isinstance(target, Policy) else target.lookup(environ.get("PATH_INFO", ""))
-    log_environ_refusal(decision, environ, policy if isinstance(policy, Policy) else None)
 
 
 def _send_error(start_response: StartResponse, ours: tuple[Header, ...]) -> None:

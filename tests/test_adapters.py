@@ -20,7 +20,7 @@ from conftest import ADAPTERS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corsfast import Policy
+from corsfast import Policy, Router
 from corsfast._dialect import Dialect
 
 COMPILED = ADAPTERS.get("cython")
@@ -371,11 +371,16 @@ def _wsgi_app(environ: Any, start_response: Any) -> Any:
     return [b"ok"]
 
 
+def _tallies(tally: Any) -> Any:
+    return (dict(tally.actual), dict(tally.preflight), dict(tally.websocket))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["GET", "OPTIONS", "PUT"]), environ_values, environ_values,
-       environ_values, st.sampled_from(range(len(POLICIES))), st.booleans(), st.booleans())
+       environ_values, st.sampled_from(range(len(POLICIES))), st.booleans(), st.booleans(),
+       st.booleans())
 def test_wsgi_core_agrees(method: str, origin: Any, acrm: Any, acrh: Any, index: int,
-                          passthrough: bool, block: bool) -> None:
+                          passthrough: bool, block: bool, debug: bool) -> None:
     environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": "/"}
     for key, value in (("HTTP_ORIGIN", origin), ("HTTP_ACCESS_CONTROL_REQUEST_METHOD", acrm),
                        ("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", acrh)):
@@ -385,13 +390,46 @@ def test_wsgi_core_agrees(method: str, origin: Any, acrm: Any, acrh: Any, index:
     for module in (COMPILED, TWIN):
         calls: list[Any] = []
         logged: list[Any] = []
-        core = module.WsgiCore(_wsgi_app, POLICIES[index], None, passthrough, block,
-                               lambda d, e, logged=logged: logged.append(fields(d)),
-                               None)
+        shadowed: list[Any] = []
+
+        def refused(d: Any, e: Any, p: Any, logged: Any = logged) -> Any:
+            logged.append((fields(d), p is POLICIES[index]))
+            return b"why\n" if debug else None
+
+        # The shadow is the next policy: both engines report the same requests.
+        shadow = module.Live(POLICIES[index - 1], POLICIES[index - 1], None,
+                             module.Tally(), None, None)
+        live = module.Live(POLICIES[index], POLICIES[index], None, module.Tally(), None,
+                           shadow)
+        core = module.WsgiCore(_wsgi_app, live, passthrough, block, refused,
+                               lambda d, e, s, out=shadowed, mine=shadow: out.append(
+                                   (fields(d), s is mine)), None)
         body = outcome(lambda c=core, calls=calls: c(dict(environ),
                                                      lambda *args: calls.append(args)))
-        results.append((body, calls, logged))
+        results.append((body, calls, logged, shadowed, _tallies(live.tally)))
     assert results[0] == results[1]
+    assert sum(results[0][4][0].values()) + sum(results[0][4][1].values()) == 1
+
+
+def test_wsgi_core_routes_and_reconfigures(adapters: Any) -> None:
+    """A router's request is counted in its route's tally; a Live swapped in
+    with ``configure`` serves the next request."""
+    first, second = POLICIES[0], POLICIES[1]
+    router = Router({"/api": first})
+    api_tally, other = adapters.Tally(), adapters.Tally()
+    live = adapters.Live(router, None, router, other, {first._matcher: api_tally}, None)
+    core = adapters.WsgiCore(_wsgi_app, live, False, False, None, None, None)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/x", "HTTP_ORIGIN": APP}
+    core(dict(environ), lambda *args: None)
+    assert sum(api_tally.actual.values()) == 1 and not other.actual
+    core(dict(environ, PATH_INFO="/elsewhere"), lambda *args: None)
+    assert sum(api_tally.actual.values()) == 1 and not other.actual  # not ours
+    core.configure(adapters.Live(second, second, None, other, None, None))
+    assert core._live.policy is second
+    core(dict(environ), lambda *args: None)
+    assert sum(other.actual.values()) == 1
+    with pytest.raises(TypeError):
+        core.configure(second)
 
 
 @settings(max_examples=300, deadline=None)
@@ -402,8 +440,10 @@ def test_asgi_prepare_agrees(spec: Any, method: Any, index: int, passthrough: bo
     results = []
     for module in (COMPILED, TWIN):
         scope = {"type": "http", "method": method, "headers": build(spec)}
-        hook = module.asgi_prepare(POLICIES[index], scope, None, passthrough, block)
-        results.append((fields(hook.decision), hook.action, hook.ours, hook.started))
+        tally = module.Tally()
+        hook = module.asgi_prepare(POLICIES[index], scope, None, passthrough, block, tally)
+        results.append((fields(hook.decision), hook.action, hook.ours, hook.started,
+                        _tallies(tally)))
     assert results[0] == results[1]
     assert results[0][1] in (COMPILED.PROCEED, COMPILED.ANSWER, COMPILED.REFUSE)
 

@@ -38,8 +38,9 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     Py_ssize_t PY_SSIZE_T_MAX
 
-__all__ = ["ANSWER", "PROCEED", "REFUSE", "GuardedBody", "SendHook", "StartResponseHook",
-           "WsgiCore", "answer", "apply_raw", "apply_text", "asgi_decide", "asgi_prepare",
+__all__ = ["ANSWER", "PROCEED", "REFUSE", "GuardedBody", "Live", "SendHook",
+           "StartResponseHook", "Tally", "WsgiCore", "answer", "answer_with_body",
+           "apply_raw", "apply_text", "asgi_decide", "asgi_prepare",
            "asgi_request_values", "wsgi_decide"]
 
 # What the ASGI middleware does with a request (SendHook.action).
@@ -323,11 +324,14 @@ cdef class SendHook:
         return self.send(message)
 
 
-def asgi_prepare(policy, scope, send, bint passthrough, bint block):
+def asgi_prepare(policy, scope, send, bint passthrough, bint block, tally=None):
     """Decide an ASGI HTTP request and wrap ``send`` for it: the hook, with
-    its ``decision`` and what to do (``action``: PROCEED, ANSWER, REFUSE)."""
+    its ``decision`` and what to do (``action``: PROCEED, ANSWER, REFUSE).
+    The decision is counted in ``tally`` when one is given."""
     cdef Decision decision = _asgi_decide(policy, scope)
     cdef SendHook hook = SendHook.__new__(SendHook)
+    if tally is not None:
+        (<Tally?>tally)._add(decision)
     hook.send = send
     hook.ours = decision.raw_headers
     hook.decision = decision
@@ -338,6 +342,53 @@ def asgi_prepare(policy, scope, send, bint passthrough, bint block):
     else:
         hook.action = C_PROCEED
     return hook
+
+
+# -- what a middleware reads per request ------------------------------------------------
+
+
+cdef inline void _count(dict counts, object reason) except *:
+    n = counts.get(reason)
+    counts[reason] = 1 if n is None else n + 1
+
+
+cdef class Tally:
+    """Decisions of one route counted by kind and Reason (see the twin)."""
+
+    cdef readonly dict actual, preflight, websocket
+
+    def __init__(self):
+        self.actual = {}
+        self.preflight = {}
+        self.websocket = {}
+
+    cdef void _add(self, Decision decision) except *:
+        _count(self.preflight if decision.preflight else self.actual, decision.reason)
+
+    def add(self, decision):
+        """Count an HTTP request's decision (a preflight, or an actual request)."""
+        _count(self.preflight if decision.preflight else self.actual, decision.reason)
+
+    def add_websocket(self, decision):
+        """Count a websocket handshake's decision."""
+        _count(self.websocket, decision.reason)
+
+
+cdef class Live:
+    """What a middleware reads once per request, as one immutable value
+    (see the twin)."""
+
+    cdef readonly object policy, matcher, router
+    cdef readonly Tally tally
+    cdef readonly object routes, shadow
+
+    def __init__(self, policy, matcher, router, Tally tally not None, routes, shadow):
+        self.policy = policy
+        self.matcher = matcher
+        self.router = router
+        self.tally = tally
+        self.routes = routes
+        self.shadow = shadow
 
 
 cdef class StartResponseHook:
@@ -381,6 +432,17 @@ cdef list _answer(object start_response, object status, object headers):
     line = STATUS_LINES.get(status)
     start_response(f"{status} CORS" if line is None else line, out)
     return []
+
+
+def answer_with_body(start_response, status, headers, body):
+    """Answer a refused preflight here with a short text body (the
+    middleware's ``debug`` mode)."""
+    cdef list out = list(headers)
+    out.append(("content-type", "text/plain; charset=utf-8"))
+    out.append(("content-length", str(len(body))))
+    line = STATUS_LINES.get(status)
+    start_response(f"{status} CORS" if line is None else line, out)
+    return [body]
 
 
 cdef object _END = object()  # GuardedBody: what next() gives at the end of the body
@@ -430,35 +492,56 @@ cdef class WsgiCore:
     """``__call__`` of corsfast.wsgi.CORSMiddleware (see the twin)."""
 
     cdef readonly object app
-    cdef object _target, _router, _log, _send_error
+    cdef readonly Live _live  # read by the middleware's policy and stats
+    cdef object _refused, _shadowed, _send_error
     cdef bint _passthrough, _block
 
-    def __init__(self, app, target, router, passthrough, block, log, send_error):
+    def __init__(self, app, Live live not None, passthrough, block, refused, shadowed,
+                 send_error):
         self.app = app
-        self._target = target
-        self._router = router
+        self._live = live
         self._passthrough = bool(passthrough)
         self._block = bool(block)
-        self._log = log
+        self._refused = refused
+        self._shadowed = shadowed
         self._send_error = send_error
+
+    def configure(self, live):
+        """Serve every later request with ``live``: one reference swap."""
+        if not isinstance(live, Live):
+            raise TypeError(f"configure: expected a Live, got {type(live).__name__}")
+        self._live = live
 
     def __call__(self, environ, start_response):
         cdef Decision decision
         cdef StartResponseHook hook
         cdef GuardedBody guard
-        target = self._target
+        cdef Live live = self._live  # read once: this request sees one configuration
+        cdef Tally tally = live.tally
+        target = live.matcher
         if target is None:
             # Route on PATH_INFO exactly as the server gives it.
-            target = self._router.lookup(environ.get(PATH_INFO, EMPTY_STR))
-            if target is None:
+            target = policy = live.router.lookup(environ.get(PATH_INFO, EMPTY_STR))
+            if policy is None:
                 return self.app(environ, start_response)
+            routes = live.routes
+            if routes:
+                tally = routes.get(policy._matcher, tally)
+        else:
+            policy = live.policy
         decision = _wsgi_decide(target, environ)
+        tally._add(decision)
+        if live.shadow is not None:
+            self._shadowed(decision, environ, live.shadow)
         ours = decision.headers
         if not decision.allowed:
-            if self._log is not None:
-                self._log(decision, environ)
+            body = None
+            if self._refused is not None:
+                body = self._refused(decision, environ, policy)
             if decision.preflight:
                 if not self._passthrough:
+                    if body:
+                        return answer_with_body(start_response, decision.status, ours, body)
                     return _answer(start_response, decision.status, ours)
             elif self._block:
                 return _answer(start_response, 403, ours)
