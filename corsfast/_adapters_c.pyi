@@ -1,13 +1,13 @@
 """Types of the compiled adapter pieces, ``corsfast._adapters_c``
 (src/corsfast/_adapters_c.pyx); its twin is ``corsfast/_adapters_py.py``."""
 
-from typing import Any
+from typing import Any, Optional
 
 from typing_extensions import disjoint_base
 
 from ._engine_c import Decision
 
-__all__ = ["ANSWER", "PROCEED", "REFUSE", "GuardedBody", "Live", "SendHook",
+__all__ = ["ANSWER", "PROCEED", "REFUSE", "REPORT", "GuardedBody", "Live", "SendHook",
            "StartResponseHook", "Tally", "WsgiCore",
            "answer", "answer_with_body", "apply_raw", "apply_text", "asgi_decide", "asgi_prepare",
            "asgi_request_values", "wsgi_decide"]
@@ -15,6 +15,7 @@ __all__ = ["ANSWER", "PROCEED", "REFUSE", "GuardedBody", "Live", "SendHook",
 PROCEED: int
 ANSWER: int
 REFUSE: int
+REPORT: int
 
 def asgi_request_values(headers: Any, options: Any) -> tuple[Any, Any, Any, Any]: ...
 def asgi_decide(policy: Any, scope: Any) -> Decision: ...
@@ -35,15 +36,15 @@ class SendHook:
     def decision(self) -> Any: ...
     @property
     def action(self) -> int: ...
+    @property
+    def live(self) -> Any: ...
     def __call__(self, message: Any) -> Any: ...
 
-def asgi_prepare(policy: Any, scope: Any, send: Any, passthrough: bool,
-                 block: bool, tally: Any = None) -> SendHook: ...
+def asgi_prepare(live: Any, scope: Any, send: Any, passthrough: bool, block: bool,
+                 report: bool) -> Optional[SendHook]: ...
 
 @disjoint_base
 class Tally:
-    # Tally() takes no argument; Cython shows that __init__ as (*args, **kwargs).
-    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
     @property
     def actual(self) -> dict[Any, int]: ...
     @property

@@ -42,6 +42,7 @@ __all__ = [
     "ANSWER",
     "PROCEED",
     "REFUSE",
+    "REPORT",
     "GuardedBody",
     "Live",
     "SendHook",
@@ -66,6 +67,7 @@ _START = "http.response.start"
 PROCEED = 0  # run the application, its response carrying the decision's headers
 ANSWER = 1  # answer the preflight here
 REFUSE = 2  # block_refused: answer 403 here
+REPORT = 4  # a flag on the action: a shadow to evaluate or a refusal to report
 
 
 # -- request side -------------------------------------------------------------
@@ -176,9 +178,10 @@ class SendHook:
     as a copy carrying ``ours``; every other message is passed on as it
     is. A plain callable returning ``send``'s awaitable, so no coroutine
     is made per message. ``started`` tells whether the response started;
-    ``decision`` and ``action`` are set by :func:`asgi_prepare`."""
+    ``decision``, ``action`` and ``live`` are set by
+    :func:`asgi_prepare`."""
 
-    __slots__ = ("send", "ours", "started", "decision", "action")
+    __slots__ = ("send", "ours", "started", "decision", "action", "live")
 
     def __init__(self, send: Any, ours: tuple[RawHeader, ...]) -> None:
         self.send = send
@@ -186,6 +189,7 @@ class SendHook:
         self.started = False
         self.decision: Any = None
         self.action = PROCEED
+        self.live: Any = None
 
     def __call__(self, message: Any) -> Any:
         if self.started:
@@ -198,20 +202,37 @@ class SendHook:
         return self.send(message)
 
 
-def asgi_prepare(policy: Any, scope: Any, send: Any, passthrough: bool,
-                 block: bool, tally: Any = None) -> SendHook:
-    """Decide an ASGI HTTP request and wrap ``send`` for it: the hook, with
-    its ``decision`` and what to do (``action``: PROCEED, ANSWER, REFUSE).
-    The decision is counted in ``tally`` when one is given."""
+def asgi_prepare(live: Any, scope: Any, send: Any, passthrough: bool, block: bool,
+                 report: bool) -> Optional[SendHook]:
+    """Decide an ASGI HTTP request under ``live`` (a Live) and wrap ``send``
+    for it: the hook, with its ``decision``, what to do (``action``:
+    PROCEED, ANSWER, REFUSE, with the REPORT flag when the middleware has
+    more to do: a shadow to evaluate, or with ``report`` given a refusal to
+    report). None when a router has no policy for the path. The decision
+    is counted in the route's Tally."""
+    if not isinstance(live, Live):
+        raise TypeError(f"asgi_prepare: expected a Live, got {type(live).__name__}")
+    tally = live.tally
+    policy = live.matcher
+    if policy is None:
+        # Route on the path exactly as the server gives it.
+        policy = live.router.lookup(scope["path"])
+        if policy is None:
+            return None
+        routes = live.routes
+        if routes:
+            tally = routes.get(policy._matcher, tally)
     decision = asgi_decide(policy, scope)
-    if tally is not None:
-        tally.add(decision)
+    tally.add(decision)
     hook = SendHook(send, decision.raw_headers)
     hook.decision = decision
+    hook.live = live
     if decision.preflight:
         hook.action = PROCEED if passthrough else ANSWER
     elif block and not decision.allowed:
         hook.action = REFUSE
+    if live.shadow is not None or (report and not decision.allowed):
+        hook.action |= REPORT
     return hook
 
 
@@ -220,29 +241,42 @@ def asgi_prepare(policy: Any, scope: Any, send: Any, passthrough: bool,
 
 class Tally:
     """Decisions of one route counted by kind and Reason (docs/spec.md
-    "Observability"): three dicts from Reason to count, so memory is
-    bounded by the number of Reasons, never by the origins seen. There is
-    no lock: under threads two increments can race and one be lost, so the
-    counts are a close lower bound rather than exact."""
+    "Observability"): memory is bounded by the number of Reasons, never by
+    the origins seen. There is no lock: under threads two increments can
+    race and one be lost, so the counts are a close lower bound rather than
+    exact. ``actual``, ``preflight`` and ``websocket`` read the counts out
+    as new dicts from Reason to count."""
 
-    __slots__ = ("actual", "preflight", "websocket")
+    __slots__ = ("_actual", "_preflight", "_websocket")
 
     def __init__(self) -> None:
-        self.actual: dict[Any, int] = {}
-        self.preflight: dict[Any, int] = {}
-        self.websocket: dict[Any, int] = {}
+        self._actual: dict[Any, int] = {}
+        self._preflight: dict[Any, int] = {}
+        self._websocket: dict[Any, int] = {}
 
     def add(self, decision: Any) -> None:
         """Count an HTTP request's decision (a preflight, or an actual request)."""
-        counts = self.preflight if decision.preflight else self.actual
+        counts = self._preflight if decision.preflight else self._actual
         reason = decision.reason
         counts[reason] = counts.get(reason, 0) + 1
 
     def add_websocket(self, decision: Any) -> None:
         """Count a websocket handshake's decision."""
-        counts = self.websocket
+        counts = self._websocket
         reason = decision.reason
         counts[reason] = counts.get(reason, 0) + 1
+
+    @property
+    def actual(self) -> dict[Any, int]:
+        return self._actual.copy()
+
+    @property
+    def preflight(self) -> dict[Any, int]:
+        return self._preflight.copy()
+
+    @property
+    def websocket(self) -> dict[Any, int]:
+        return self._websocket.copy()
 
 
 class Live:

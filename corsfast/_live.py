@@ -130,8 +130,8 @@ def _sum(tallies: list[Any]) -> dict[str, Any]:
     for tally in tallies:
         for kind in _KINDS:
             counts = out[kind]
-            # A copy first: a request may add a key while this reads.
-            for reason, n in getattr(tally, kind).copy().items():
+            # Each read is a new dict: requests may count while this reads.
+            for reason, n in getattr(tally, kind).items():
                 counts[reason.name] = counts.get(reason.name, 0) + n
     return dict(out)
 

@@ -51,6 +51,7 @@ _asgi_decide = adapters.asgi_decide
 _DEBUG_TYPE: tuple[RawHeader, ...] = ((b"content-type", b"text/plain; charset=utf-8"),)
 _asgi_prepare = adapters.asgi_prepare
 _ANSWER = adapters.ANSWER
+_REPORT = adapters.REPORT
 
 
 # -- the middleware -------------------------------------------------------------
@@ -123,6 +124,7 @@ class CORSMiddleware:
         self._check_websocket = bool(check_websocket)
         reporter = Reporter(log_refusals, on_refusal, debug)
         self._reporter = reporter if reporter.active else None
+        self._reporting = self._reporter is not None
         self._shadow = Shadow(on_shadow)
 
     @property
@@ -150,38 +152,29 @@ class CORSMiddleware:
         if scope["type"] != "http":
             await self._not_http(scope, receive, send)
             return
-        live = self._live  # read once: this request sees one configuration
-        policy = live.matcher
-        tally = live.tally
-        if policy is None:
-            # Route on the path exactly as the server gives it.
-            policy = live.router.lookup(scope["path"])
-            if policy is None:  # no policy for this path: not ours
-                await self.app(scope, receive, send)
-                return
-            routes = live.routes
-            if routes:
-                tally = routes.get(policy._matcher, tally)
-        # One compiled call: the decision, counted, and the hook around send.
-        hook = _asgi_prepare(policy, scope, send, self._passthrough, self._block_refused,
-                             tally)
-        if live.shadow is not None:
-            self._shadow.asgi(hook.decision, scope, live.shadow)
-        body = None
-        if self._reporter is not None and not hook.decision.allowed:
-            body = self._reporter.asgi(hook.decision, scope,
-                                       live.policy if live.router is None else policy)
-        action = hook.action
-        if action:  # answered here
-            decision = hook.decision
-            if body:
-                answer: Answer = (decision.status, [*_DEBUG_TYPE, (
-                    b"content-length", str(len(body)).encode("ascii"))], body)
-            else:
-                answer = (self.preflight_response(decision) if action == _ANSWER
-                          else self.refused_response(decision))
-            await self._answer(send, decision, answer)
+        # One compiled call reads the live configuration once, routes,
+        # decides, counts, and wraps send.
+        hook = _asgi_prepare(self._live, scope, send, self._passthrough,
+                             self._block_refused, self._reporting)
+        if hook is None:  # no policy for this path: not ours
+            await self.app(scope, receive, send)
             return
+        action = hook.action
+        if action:  # answered here, or more to do
+            body = None
+            if action & _REPORT:  # a shadow, or a refusal to report
+                body = self._report(hook, scope)
+                action &= ~_REPORT
+            if action:  # answered here
+                decision = hook.decision
+                if body:
+                    answer: Answer = (decision.status, [*_DEBUG_TYPE, (
+                        b"content-length", str(len(body)).encode("ascii"))], body)
+                else:
+                    answer = (self.preflight_response(decision) if action == _ANSWER
+                              else self.refused_response(decision))
+                await self._answer(send, decision, answer)
+                return
         try:
             await self.app(scope, receive, hook)
         except Exception:
@@ -191,6 +184,16 @@ class CORSMiddleware:
             if not hook.started:
                 await self._send_error(send, hook.ours)
             raise
+
+    def _report(self, hook: Any, scope: Scope) -> Optional[bytes]:
+        """Evaluate the shadow, and report a refusal; the debug body or None."""
+        live, decision = hook.live, hook.decision
+        if live.shadow is not None:
+            self._shadow.asgi(decision, scope, live.shadow)
+        if self._reporter is None or decision.allowed:
+            return None
+        policy = live.policy if live.router is None else live.router.lookup(scope["path"])
+        return self._reporter.asgi(decision, scope, policy)
 
     # -- hooks ------------------------------------------------------------------
 

@@ -372,7 +372,7 @@ def _wsgi_app(environ: Any, start_response: Any) -> Any:
 
 
 def _tallies(tally: Any) -> Any:
-    return (dict(tally.actual), dict(tally.preflight), dict(tally.websocket))
+    return (tally.actual, tally.preflight, tally.websocket)
 
 
 @settings(max_examples=300, deadline=None)
@@ -434,18 +434,42 @@ def test_wsgi_core_routes_and_reconfigures(adapters: Any) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(container_spec, st.sampled_from(["GET", "OPTIONS", b"OPTIONS"]),
-       st.sampled_from(range(len(POLICIES))), st.booleans(), st.booleans())
+       st.sampled_from(range(len(POLICIES))), st.booleans(), st.booleans(), st.booleans())
 def test_asgi_prepare_agrees(spec: Any, method: Any, index: int, passthrough: bool,
-                             block: bool) -> None:
+                             block: bool, report: bool) -> None:
     results = []
     for module in (COMPILED, TWIN):
         scope = {"type": "http", "method": method, "headers": build(spec)}
         tally = module.Tally()
-        hook = module.asgi_prepare(POLICIES[index], scope, None, passthrough, block, tally)
+        shadow = None if block else module.Live(POLICIES[0], POLICIES[0], None, tally,
+                                                None, None)
+        live = module.Live(POLICIES[index], POLICIES[index], None, tally, None, shadow)
+        hook = module.asgi_prepare(live, scope, None, passthrough, block, report)
         results.append((fields(hook.decision), hook.action, hook.ours, hook.started,
-                        _tallies(tally)))
+                        hook.live is live, _tallies(tally)))
     assert results[0] == results[1]
-    assert results[0][1] in (COMPILED.PROCEED, COMPILED.ANSWER, COMPILED.REFUSE)
+    assert results[0][1] & ~COMPILED.REPORT in (COMPILED.PROCEED, COMPILED.ANSWER,
+                                                COMPILED.REFUSE)
+    assert bool(results[0][1] & COMPILED.REPORT) == (
+        not block or (report and not results[0][0][0]))
+
+
+def test_asgi_prepare_routes(adapters: Any) -> None:
+    """With a router: the route's tally counts; a path no route matches is
+    not the middleware's (None, nothing counted)."""
+    router = Router({"/api": POLICIES[0]})
+    api, other = adapters.Tally(), adapters.Tally()
+    live = adapters.Live(router, None, router, other, {POLICIES[0]._matcher: api}, None)
+    scope = {"type": "http", "method": "GET", "path": "/api/v1",
+             "headers": [(b"origin", APP.encode())]}
+    hook = adapters.asgi_prepare(live, scope, None, False, False, False)
+    assert hook.decision.allowed and hook.action == adapters.PROCEED
+    assert api.actual == {hook.decision.reason: 1} and other.actual == {}
+    assert adapters.asgi_prepare(live, dict(scope, path="/apix"), None, False, False,
+                                 False) is None
+    assert sum(api.actual.values()) == 1 and other.actual == {}
+    with pytest.raises(TypeError):
+        adapters.asgi_prepare(POLICIES[0], scope, None, False, False, False)
 
 
 class _BadBool:

@@ -38,7 +38,7 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     Py_ssize_t PY_SSIZE_T_MAX
 
-__all__ = ["ANSWER", "PROCEED", "REFUSE", "GuardedBody", "Live", "SendHook",
+__all__ = ["ANSWER", "PROCEED", "REFUSE", "REPORT", "GuardedBody", "Live", "SendHook",
            "StartResponseHook", "Tally", "WsgiCore", "answer", "answer_with_body",
            "apply_raw", "apply_text", "asgi_decide", "asgi_prepare",
            "asgi_request_values", "wsgi_decide"]
@@ -47,7 +47,8 @@ __all__ = ["ANSWER", "PROCEED", "REFUSE", "GuardedBody", "Live", "SendHook",
 PROCEED = 0   # run the application, its response carrying the decision's headers
 ANSWER = 1    # answer the preflight here
 REFUSE = 2    # block_refused: answer 403 here
-cdef int C_PROCEED = PROCEED, C_ANSWER = ANSWER, C_REFUSE = REFUSE
+REPORT = 4    # a flag on the action: a shadow to evaluate or a refusal to report
+cdef int C_PROCEED = PROCEED, C_ANSWER = ANSWER, C_REFUSE = REFUSE, C_REPORT = REPORT
 
 cdef frozenset TOUCHED_TEXT = frozenset(_TOUCHED_PY)
 cdef frozenset TOUCHED_RAW = frozenset([name.encode("ascii") for name in _TOUCHED_PY])
@@ -302,6 +303,7 @@ cdef class SendHook:
     cdef readonly bint started
     cdef readonly object decision
     cdef readonly int action
+    cdef readonly object live
 
     def __init__(self, send, ours):
         self.send = send
@@ -309,6 +311,7 @@ cdef class SendHook:
         self.started = False
         self.decision = None
         self.action = C_PROCEED
+        self.live = None
 
     def __call__(self, message):
         if self.started:
@@ -324,54 +327,146 @@ cdef class SendHook:
         return self.send(message)
 
 
-def asgi_prepare(policy, scope, send, bint passthrough, bint block, tally=None):
-    """Decide an ASGI HTTP request and wrap ``send`` for it: the hook, with
-    its ``decision`` and what to do (``action``: PROCEED, ANSWER, REFUSE).
-    The decision is counted in ``tally`` when one is given."""
-    cdef Decision decision = _asgi_decide(policy, scope)
-    cdef SendHook hook = SendHook.__new__(SendHook)
-    if tally is not None:
-        (<Tally?>tally)._add(decision)
+def asgi_prepare(live, scope, send, bint passthrough, bint block, bint report):
+    """Decide an ASGI HTTP request under ``live`` (a Live) and wrap ``send``
+    for it: the hook, with its ``decision``, what to do (``action``:
+    PROCEED, ANSWER, REFUSE, with the REPORT flag when the middleware has
+    more to do: a shadow to evaluate, or with ``report`` given a refusal to
+    report). None when a router has no policy for the path. The decision
+    is counted in the route's Tally."""
+    cdef Live lv = <Live?>live
+    cdef Tally tally = lv.tally
+    cdef Decision decision
+    cdef SendHook hook
+    policy = lv.matcher
+    if policy is None:
+        # Route on the path exactly as the server gives it.
+        policy = lv.router.lookup(scope["path"])
+        if policy is None:
+            return None
+        routes = lv.routes
+        if routes:
+            tally = routes.get(policy._matcher, tally)
+    decision = _asgi_decide(policy, scope)
+    tally._add(decision)
+    hook = SendHook.__new__(SendHook)
     hook.send = send
     hook.ours = decision.raw_headers
     hook.decision = decision
+    hook.live = lv
     if decision.preflight:
         hook.action = C_PROCEED if passthrough else C_ANSWER
     elif block and not decision.allowed:
         hook.action = C_REFUSE
     else:
         hook.action = C_PROCEED
+    if lv.shadow is not None or (report and not decision.allowed):
+        hook.action |= C_REPORT
     return hook
 
 
 # -- what a middleware reads per request ------------------------------------------------
 
 
-cdef inline void _count(dict counts, object reason) except *:
-    n = counts.get(reason)
-    counts[reason] = 1 if n is None else n + 1
+cdef extern from *:
+    """
+    /* A counter bump that is a plain load and store, made with relaxed
+       atomics so that threads racing on it (a free-threaded build) are not
+       undefined behaviour: an increment can be lost, never torn. */
+    static inline void corsfast_bump(Py_ssize_t *counter) {
+        __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1,
+                         __ATOMIC_RELAXED);
+    }
+    static inline Py_ssize_t corsfast_read(Py_ssize_t *counter) {
+        return __atomic_load_n(counter, __ATOMIC_RELAXED);
+    }
+    """
+    void corsfast_bump(Py_ssize_t *counter) nogil
+    Py_ssize_t corsfast_read(Py_ssize_t *counter) nogil
+
+
+from corsfast._reason import Reason as _Reason
+
+cdef tuple REASONS = tuple(_Reason)
+cdef enum:
+    N_REASONS = 8   # room for every Reason member (checked at import)
+    K_ACTUAL = 0
+    K_PREFLIGHT = 1
+    K_WEBSOCKET = 2
+
+if len(REASONS) > N_REASONS:
+    raise ImportError("corsfast._adapters_c: more Reason members than counters")
+
+
+cdef inline Py_ssize_t _reason_index(object reason):
+    """The position of ``reason`` in Reason, or -1 for anything else."""
+    cdef Py_ssize_t i
+    for i in range(PyTuple_GET_SIZE(REASONS)):
+        if (<tuple>REASONS)[i] is reason:
+            return i
+    return -1
 
 
 cdef class Tally:
-    """Decisions of one route counted by kind and Reason (see the twin)."""
+    """Decisions of one route counted by kind and Reason (see the twin).
+    Compiled, the counts are a small array of machine words, one per kind
+    and Reason, read out as the twin's dicts."""
 
-    cdef readonly dict actual, preflight, websocket
+    cdef Py_ssize_t counts[3][N_REASONS]
+    cdef dict _odd  # (kind, reason) -> count, for a reason that is no Reason member
 
-    def __init__(self):
-        self.actual = {}
-        self.preflight = {}
-        self.websocket = {}
+    def __cinit__(self):
+        cdef int k, i
+        for k in range(3):
+            for i in range(N_REASONS):
+                self.counts[k][i] = 0
+        self._odd = {}
+
+    cdef inline void _bump(self, int kind, object reason) except *:
+        cdef Py_ssize_t i = _reason_index(reason)
+        if i >= 0:
+            corsfast_bump(&self.counts[kind][i])
+        else:  # only a hand-made decision: the engine gives Reason members
+            key = (kind, reason)
+            self._odd[key] = self._odd.get(key, 0) + 1
 
     cdef void _add(self, Decision decision) except *:
-        _count(self.preflight if decision.preflight else self.actual, decision.reason)
+        self._bump(K_PREFLIGHT if decision.preflight else K_ACTUAL, decision.reason)
 
     def add(self, decision):
         """Count an HTTP request's decision (a preflight, or an actual request)."""
-        _count(self.preflight if decision.preflight else self.actual, decision.reason)
+        self._bump(K_PREFLIGHT if decision.preflight else K_ACTUAL, decision.reason)
 
     def add_websocket(self, decision):
         """Count a websocket handshake's decision."""
-        _count(self.websocket, decision.reason)
+        self._bump(K_WEBSOCKET, decision.reason)
+
+    cdef dict _counts(self, int kind):
+        cdef dict out = {}
+        cdef Py_ssize_t i, n
+        for i in range(PyTuple_GET_SIZE(REASONS)):
+            n = corsfast_read(&self.counts[kind][i])
+            if n:
+                out[(<tuple>REASONS)[i]] = n
+        for key, n in self._odd.copy().items():
+            if key[0] == kind:
+                out[key[1]] = n
+        return out
+
+    @property
+    def actual(self):
+        """Reason -> count of actual requests (a new dict)."""
+        return self._counts(K_ACTUAL)
+
+    @property
+    def preflight(self):
+        """Reason -> count of preflights (a new dict)."""
+        return self._counts(K_PREFLIGHT)
+
+    @property
+    def websocket(self):
+        """Reason -> count of websocket handshakes (a new dict)."""
+        return self._counts(K_WEBSOCKET)
 
 
 cdef class Live:
