@@ -90,6 +90,22 @@ def test_a_router_is_counted_per_route_once() -> None:
     }
 
 
+def test_decisions_no_route_in_force_accounts_for_go_to_route_empty() -> None:
+    # 4 preflights were decided before this router was put in force.
+    registry = CollectorRegistry()
+    registry.register(CORSCollector(Counted({
+        "preflight": {"ALLOWED": 6, "METHOD_NOT_ALLOWED": 1}, "actual": {}, "websocket": {},
+        "routes": {"/api": {"preflight": {"ALLOWED": 3}, "actual": {}, "websocket": {}}},
+    })))
+    _, found = scrape(registry)
+    assert found == {
+        decisions("default", "preflight", "ALLOWED", "/api"): 3.0,
+        decisions("default", "preflight", "ALLOWED"): 3.0,
+        decisions("default", "preflight", "METHOD_NOT_ALLOWED"): 1.0,
+    }
+    assert sum(found.values()) == 7  # the total, each decision once
+
+
 def test_one_collector_serves_several_middleware() -> None:
     registry = CollectorRegistry()
     registry.register(CORSCollector({
@@ -199,3 +215,16 @@ def test_a_watch_exports_its_loads(tmp_path: Path) -> None:
                   (*file_labels, ("result", "in_force")))] == 1.0
     assert found[("corsfast_policy_file_loads_total",
                   (*file_labels, ("result", "refused")))] == 1.0
+
+
+def test_the_series_add_up_across_a_switch_to_a_router() -> None:
+    wsgi = WSGIMiddleware(wsgi_app, Policy(allow_origins=[A]))
+    registry = CollectorRegistry()
+    registry.register(CORSCollector(wsgi, name="web"))
+    wsgi_request(wsgi, A)
+    wsgi_request(wsgi, A)
+    wsgi.reconfigure(Router({"/api": Policy(allow_origins=[A])}))
+    wsgi_request(wsgi, A, "/api/items")
+    _, found = scrape(registry)
+    assert found == {decisions("web", "actual", "ALLOWED"): 2.0,
+                     decisions("web", "actual", "ALLOWED", "/api"): 1.0}

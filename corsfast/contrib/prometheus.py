@@ -13,10 +13,11 @@ at each scrape, ``collect()`` turns ``stats()`` into one counter family,
 
 with ``kind`` one of ``preflight``, ``actual``, ``websocket``, ``reason`` a
 :class:`corsfast.Reason` name and ``route`` the router prefix that decided
-(``""`` for a middleware with a single policy). With a router, the samples
-are the per-route counts, so that summing over ``route`` gives each total
-once. No label is ever an origin: origins are chosen by clients, and a
-label per origin would let anyone grow the scrape without bound.
+(``""`` for a middleware with a single policy, and under a router for
+decisions no route in force accounts for). The series add up to the
+middleware's total, so summing over ``route`` counts each decision once.
+No label is ever an origin: origins are chosen by clients, and a label per
+origin would let anyone grow the scrape without bound.
 
 A registry refuses two collectors that export the same metric name, so one
 collector serves every middleware of a process: give it a mapping of name
@@ -30,7 +31,7 @@ also exports ``corsfast_policy_file_loads_total{file, result}``, with
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Iterator, Mapping, Sequence, Union
 
 __all__ = ["CORSCollector"]
 
@@ -110,18 +111,22 @@ class CORSCollector:
 
 
 def samples(stats: Mapping[str, Any]) -> Iterator[tuple[str, str, str, int]]:
-    """(kind, reason, route, count) for each count in a ``stats()`` dict:
-    the per-route counts when there are routes, else the middleware's own
-    with route ``""``."""
-    routes: Optional[Mapping[str, Any]] = stats.get("routes")
-    if routes:
-        for prefix, per_route in routes.items():
-            yield from _kinds(per_route, str(prefix))
-    else:
-        yield from _kinds(stats, "")
+    """(kind, reason, route, count) for each count in a ``stats()`` dict.
 
-
-def _kinds(counts: Mapping[str, Any], route: str) -> Iterator[tuple[str, str, str, int]]:
+    ``stats()`` gives totals since the middleware was built, and under a
+    router the counts of each route in force. Each route in force is a
+    series of its own; route ``""`` holds the rest of the total: every
+    decision under a single policy, and those made before a router was put
+    in force or under a route since removed. So the series always add up
+    to the total, each decision counted once.
+    """
+    routes: Mapping[str, Any] = stats.get("routes") or {}
     for kind in KINDS:
-        for reason, count in counts.get(kind, {}).items():
-            yield kind, str(reason), route, int(count)
+        rest = dict(stats.get(kind, {}))
+        for prefix, per_route in routes.items():
+            for reason, count in per_route.get(kind, {}).items():
+                yield kind, str(reason), str(prefix), int(count)
+                rest[reason] = rest.get(reason, 0) - count
+        for reason, count in rest.items():
+            if count > 0 or not routes:
+                yield kind, str(reason), "", int(count)
