@@ -11,6 +11,7 @@ from ._policy import ConfigError, Policy, PolicyWarning
 from ._reason import Reason
 from ._router import Router
 from ._version import __version__
+from ._watch import Watch, watch
 
 __all__ = [
     "ENGINE",
@@ -20,6 +21,8 @@ __all__ = [
     "PolicyWarning",
     "Reason",
     "Router",
+    "Watch",
     "__version__",
     "check_request",
+    "watch",
 ]

@@ -1,6 +1,6 @@
-"""The ``corsfast`` command: check, audit, probe, bench, demo.
+"""The ``corsfast`` command: check, audit, validate, probe, bench, demo.
 
-(About 620 lines: one section per subcommand, each its options, epilog
+(About 660 lines: one section per subcommand, each its options, epilog
 and output; the work itself is in _hints, _audit, _probe and _bench.)
 
 Exit codes: 0 when allowed / clean, 1 when refused / something found,
@@ -22,6 +22,7 @@ from ._hints import hints
 from ._policy import ConfigError, Policy
 from ._router import Router
 from ._version import __version__
+from ._watch import describe, load
 
 __all__ = ["EXAMPLES", "main"]
 
@@ -341,6 +342,28 @@ def _summary(findings: Sequence[Any], prefix: str) -> str:
     return f"{prefix}{n} finding{'s' if n != 1 else ''} ({parts})"
 
 
+# -- validate -------------------------------------------------------------------------
+
+VALIDATE_EPILOG = """\
+examples:
+  corsfast validate cors.toml
+  corsfast validate new.toml && mv new.toml cors.toml
+
+Loads FILE exactly as corsfast.watch() does (the same loader), so exit 0
+means a watch would put it in force as it is, and exit 2 means a watch
+would refuse it and keep the running policy. Whether the policy is risky
+is the question 'corsfast audit' answers.
+exit status: 0 it would be put in force, 2 it would be refused (every
+problem is printed) or usage error
+"""
+
+
+def _cmd_validate(ns: argparse.Namespace, out: TextIO) -> int:
+    target = load(ns.file)  # ConfigError and OSError: exit 2, from main()
+    out.write(f"{ns.file}: a watch would put it in force: {describe(target)}\n")
+    return OK
+
+
 # -- probe ---------------------------------------------------------------------------
 
 PROBE_EPILOG = """\
@@ -535,6 +558,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: high)")
     _add_policy_source(aud)
 
+    val = sub.add_parser(
+        "validate", help="would corsfast.watch() put this policy file in force?",
+        description="Load a policy file the way corsfast.watch() does and say "
+                    "whether it would be put in force, or print every problem.",
+        epilog=VALIDATE_EPILOG, formatter_class=fmt)
+    val.add_argument("file", metavar="FILE", help="a TOML or JSON policy file")
+
     pro = sub.add_parser(
         "probe", help="send attacker-style origins to a live server",
         description="Probe a live server for origins it should not trust.",
@@ -601,6 +631,8 @@ def main(argv: Optional[Sequence[str]] = None, *,
             return _cmd_check(ns, out)
         if ns.command == "audit":
             return _cmd_audit(ns, out)
+        if ns.command == "validate":
+            return _cmd_validate(ns, out)
         if ns.command == "probe":
             return _cmd_probe(ns, out, err)
         return _cmd_demo(ns, out, err)

@@ -228,10 +228,78 @@ def test_same_answer_from_both_engines() -> None:
     assert default.stdout == pure.stdout
 
 
+# -- validate -------------------------------------------------------------------
+
+
+def test_validate_accepts_a_policy_in_one_line() -> None:
+    result = run("validate", "examples/policy.toml")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("examples/policy.toml: a watch would put it in force: "
+                             "one policy, 2 origin entries\n")
+    assert result.stderr == ""
+
+
+def test_validate_names_the_routes_of_a_router() -> None:
+    result = run("validate", "examples/routes.toml")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("examples/routes.toml: a watch would put it in force: "
+                             "per-path policies for /public, /api, /\n")
+
+
+def test_validate_prints_every_problem_the_loader_finds(tmp_path: Path) -> None:
+    from corsfast import ConfigError, Policy
+
+    path = tmp_path / "bad.toml"
+    path.write_text('allow_origin = ["https://a.example.com"]\nmax_age = 9999999\n\n'
+                    '[routes."/api"]\nallow_origins = ["https://a.example.com/"]\n')
+    with pytest.raises(ConfigError) as caught:
+        Policy.from_file(path)
+    assert len(caught.value.errors) == 3
+    result = run("validate", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "corsfast validate: error: invalid CORS policy (3 problems):",
+        *(f"  - {e}" for e in caught.value.errors)]
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("", "the file is empty"),
+    ("allow_origins = [\"https://a.example.com\"\n", "not valid TOML"),
+    ('{"allow_origins": ["https://a.example.com"]', "not valid JSON"),
+])
+def test_validate_refuses_what_a_half_written_file_looks_like(
+        tmp_path: Path, content: str, needle: str) -> None:
+    path = tmp_path / ("cors.json" if content.startswith("{") else "cors.toml")
+    path.write_text(content)
+    result = run("validate", str(path))
+    assert result.returncode == 2
+    assert f"  - {path}: " in result.stderr and needle in result.stderr
+
+
+def test_validate_a_missing_file_exits_2() -> None:
+    result = run("validate", "absent.toml")
+    assert result.returncode == 2
+    assert "cannot read absent.toml" in result.stderr
+
+
+def test_validate_and_audit_answer_different_questions() -> None:
+    # risky.toml loads (a watch would put it in force) and still has
+    # HIGH findings: the two commands go together in a deploy script.
+    assert run("validate", "examples/risky.toml").returncode == 0
+    assert run("audit", "examples/risky.toml").returncode == 1
+
+
+def test_validate_needs_a_file() -> None:
+    result = run("validate")
+    assert result.returncode == 2
+    assert "FILE" in result.stderr
+
+
 # -- help, version, demo, bench -------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["check", "audit", "probe", "demo"])
+@pytest.mark.parametrize("command", ["check", "audit", "validate", "probe", "demo"])
 def test_each_command_has_help_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.returncode == 0
