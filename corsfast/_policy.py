@@ -372,7 +372,7 @@ class Policy:
                   if name not in (*_OPT_INS, "dialect")]
         parts += [f"{name}={getattr(self, name)!r}" for name in _OPT_INS
                   if getattr(self, name) not in (None, False)]
-        if self.dialect is not CORSFAST:
+        if self.dialect != CORSFAST:
             parts.append(f"dialect={self.dialect!r}")
         return f"Policy({', '.join(parts)})"
 
