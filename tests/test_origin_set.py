@@ -495,6 +495,20 @@ def test_the_middleware_follows_the_set_request_by_request(serve: Any) -> None:
     assert acao not in serve(app, "GET", "https://a.example.com")[1]
 
 
+@pytest.mark.parametrize("serve", [_asgi, _wsgi], ids=["asgi", "wsgi"])
+def test_a_set_survives_reconfigure_and_its_answers_are_counted(serve: Any) -> None:
+    origins = OriginSet([TENANT])
+    module = corsfast.asgi if serve is _asgi else corsfast.wsgi
+    app = module.CORSMiddleware(_asgi_app if serve is _asgi else _wsgi_app,
+                                policy=Policy(allow_origins=["https://own.example.com"]))
+    assert "access-control-allow-origin" not in serve(app, "GET", TENANT)[1]
+    app.reconfigure(Policy(allow_origin_set=origins))
+    assert serve(app, "GET", TENANT)[1]["access-control-allow-origin"] == TENANT
+    origins.discard(TENANT)
+    assert "access-control-allow-origin" not in serve(app, "GET", TENANT)[1]
+    assert app.stats()["actual"] == {"ORIGIN_NOT_ALLOWED": 2, "ALLOWED": 1}
+
+
 # -- both engines agree, and agree with a static policy, while the set changes ---------
 
 COMPILED = ENGINES.get("cython")
