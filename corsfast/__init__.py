@@ -7,6 +7,7 @@ True
 """
 
 from ._engine import ENGINE, Decision, check_request
+from ._origin_set import OriginSet
 from ._policy import ConfigError, Policy, PolicyWarning
 from ._reason import Reason
 from ._router import Router
@@ -17,6 +18,7 @@ __all__ = [
     "ENGINE",
     "ConfigError",
     "Decision",
+    "OriginSet",
     "Policy",
     "PolicyWarning",
     "Reason",

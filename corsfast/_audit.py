@@ -37,6 +37,7 @@ from ._findings import (
     Finding,
     Note,
 )
+from ._origin_set import OriginSet
 from ._origins import is_loopback
 from ._policy import Policy
 from ._router import Router
@@ -167,6 +168,9 @@ def _audit_policy(policy: Policy, route: Optional[str]) -> list[Finding]:
                 f"serving user content, can read credentialed responses",
                 "list the subdomains that need access by name")
 
+    if policy.allow_origin_set is not None:
+        out += _audit_origin_set(policy.allow_origin_set, creds, route)
+
     regex = policy.allow_origin_regex
     if regex is not None:
         out += audit_regex(regex, creds, route)
@@ -222,3 +226,51 @@ def _audit_policy(policy: Policy, route: Optional[str]) -> list[Finding]:
     return out
 
 
+
+
+def _audit_origin_set(origins: OriginSet, creds: bool,
+                      route: Optional[str]) -> list[Finding]:
+    """An origin set's members change at run time, so the audit says what it
+    holds now and judges the set's opt-ins, which stay for its lifetime: an
+    opt-in lets any member registered later trust strangers."""
+    subject = "allow_origin_set"
+    entries = list(origins)
+    patterns = sum(1 for entry in entries if "*" in entry)
+    with_creds = " with credentials" if creds else ""
+    out = [Finding(
+        "low", "origin-set", f"{subject} ({len(entries)} entries now)",
+        f"origins are added and removed while the server runs "
+        f"({len(entries) - patterns} exact, {patterns} "
+        f"pattern{'s' if patterns != 1 else ''} now), so this "
+        f"audit sees only today's members; each one is trusted{with_creds}",
+        "validate ownership of a domain before the registration path adds it",
+        route)]
+
+    def host_of(entry: str) -> str:
+        host = entry.partition("://")[2]
+        if host.startswith("["):
+            return host[: host.find("]") + 1]
+        return host.split(":", 1)[0].removeprefix("*.")
+
+    if origins.allow_insecure_origins and creds:
+        examples = [e for e in entries if e.startswith("http://")
+                    and not is_loopback(host_of(e))]
+        out.append(Finding(
+            "high", "http-with-credentials", f"{subject} allow_insecure_origins=True",
+            "the set accepts plain-http origins and they are trusted with "
+            "credentials: anyone on the network path can inject script into "
+            "them and read credentialed responses",
+            "build the OriginSet without allow_insecure_origins and register "
+            "https origins", route, tuple(examples[:5])))
+    if origins.allow_public_suffix_patterns:
+        examples = [e for e in entries if e.partition("://")[2].startswith("*.")
+                    and is_shared_suffix(host_of(e))]
+        out.append(Finding(
+            "high" if creds else "medium", "shared-hosting",
+            f"{subject} allow_public_suffix_patterns=True",
+            f"the set accepts patterns over public suffixes (such as "
+            f"'https://*.github.io'): anyone can get a host under one, and every "
+            f"one of them is trusted{with_creds}",
+            "build the OriginSet without allow_public_suffix_patterns and "
+            "register your tenants' own hosts", route, tuple(examples[:5])))
+    return out

@@ -37,8 +37,9 @@ from ._router import Router
 
 __all__ = ["FILE_KEYS", "closest_name", "policy_from_file", "policy_from_mapping", "load_mapping"]
 
-# Policy arguments a file may set. allow_origin_predicate is a callable and
-# a dialect belongs to a drop-in: neither has a place in a file.
+# Policy arguments a file may set. allow_origin_predicate is a callable, an
+# allow_origin_set a live object and a dialect belongs to a drop-in: none
+# has a place in a file.
 FILE_KEYS = (
     "allow_origins",
     "allow_origin_regex",
@@ -135,6 +136,11 @@ def _unknown_key(key: object) -> str:
     if key == "allow_origin_predicate":
         return ("a predicate is Python code and cannot come from a file; use "
                 "allow_origin_regex, or build the Policy in Python")
+    if key == "allow_origin_set":
+        return ("an origin set is a live object whose members change while the "
+                "server runs, so it cannot come from a file; list fixed origins "
+                "in allow_origins, or build the Policy in Python with "
+                "allow_origin_set=corsfast.OriginSet([...])")
     candidates = FILE_KEYS + (ROUTES_KEY,)
     close = closest_name(str(key), candidates)
     if close:

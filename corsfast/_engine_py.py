@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from typing import Any, Optional
+from typing import TYPE_CHECKING, AbstractSet, Any, Optional
 
 from ._reason import Reason
 from ._rules import (
@@ -27,6 +27,9 @@ from ._rules import (
     is_token,
 )
 from ._tables import Tables
+
+if TYPE_CHECKING:
+    from ._origin_set import Members
 
 __all__ = ["ENGINE_NAME", "Decision", "Matcher", "check_request", "is_options"]
 
@@ -236,16 +239,35 @@ def _port_ok(port: str, scheme: str) -> bool:
 
 
 def _origin_allowed(t: Tables, origin: str) -> bool:
+    # The policy's own tables, then its origin set, then regex and predicate
+    # ("Origin sets"): the set is consulted only for what the tables refuse,
+    # and the regex and predicate (user code, behind a cache) only for what
+    # the set refuses too.
     if t.every_origin or origin in t.exact:
         return True
     if t.loose_origins and not _origin_syntax_ok(origin):
-        return False  # patterns, regexes and predicates see serialized origins only
-    if t.has_patterns and _pattern_allowed(t, origin):
+        return False  # patterns, sets, regexes and predicates see serialized origins only
+    if t.has_patterns and _pattern_allowed(origin, t.any_port, t.subdomains,
+                                           t.sub_any_port):
+        return True
+    if t.origin_set is not None and origin_in_members(t.origin_set._members, origin):
         return True
     return t.dynamic is not None and t.dynamic(origin)
 
 
-def _pattern_allowed(t: Tables, origin: str) -> bool:
+def origin_in_members(members: Members, origin: str) -> bool:
+    """Whether a serialized origin matches a member of an OriginSet, given
+    the set's containers as read once (corsfast/_origin_set.py): one
+    membership test for an exact origin, one per label for patterns."""
+    exact, any_port, subdomains, sub_any_port = members
+    if origin in exact:
+        return True
+    return bool(any_port or subdomains or sub_any_port) and _pattern_allowed(
+        origin, any_port, subdomains, sub_any_port)
+
+
+def _pattern_allowed(origin: str, any_port: AbstractSet[str],
+                     subdomains: AbstractSet[str], sub_any_port: AbstractSet[str]) -> bool:
     mark = origin.find("://")
     if mark <= 0:
         return False
@@ -268,7 +290,7 @@ def _pattern_allowed(t: Tables, origin: str) -> bool:
     port_valid = port is not None and _port_ok(port, origin[:mark])
 
     # scheme://host:* (any explicit port)
-    if port_valid and scheme_part + host in t.any_port:
+    if port_valid and scheme_part + host in any_port:
         return True
 
     # scheme://*.base[:port|:*]: one or more [a-z0-9-] labels before base.
@@ -279,9 +301,9 @@ def _pattern_allowed(t: Tables, origin: str) -> bool:
             if previous == ".":
                 return False  # an empty label
             base = host[index + 1:]
-            if scheme_part + base + port_suffix in t.subdomains:
+            if scheme_part + base + port_suffix in subdomains:
                 return True
-            if port_valid and scheme_part + base in t.sub_any_port:
+            if port_valid and scheme_part + base in sub_any_port:
                 return True
         elif ch not in _LABEL_CHARS:
             return False

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import NamedTuple, NoReturn
+from typing import NamedTuple, NoReturn, Optional
 
 from ._rules import DEFAULT_PORTS
+from ._suffixes import is_shared_suffix
 
-__all__ = ["EntryError", "OriginEntry", "entry_host", "is_loopback", "parse_origin_entry"]
+__all__ = ["EntryError", "OriginEntry", "credentialed_risk", "entry_host", "is_loopback",
+           "parse_origin_entry"]
 
 ANY = "any"
 EXACT = "exact"
@@ -277,3 +279,29 @@ def _to_punycode(host: str) -> str:
     except idna.IDNAError:
         raise EntryError(f"'{host}' is not a valid internationalized "
                          f"host name") from None
+
+
+def credentialed_risk(written: str, entry: OriginEntry, insecure_ok: bool,
+                      suffix_ok: bool, where: str = "with allow_credentials=True",
+                      ) -> Optional[tuple[str, str, str]]:
+    """(the opt-in, what is wrong, the fix) for an entry that would trust
+    strangers with credentials (docs/spec.md "Origin entries", rule 10), or
+    None. ``where`` says how credentials come in: a Policy's own entries
+    with ``allow_credentials=True``, or an OriginSet's, which may serve such
+    a policy. Shared by :class:`corsfast.Policy` and
+    :class:`corsfast.OriginSet`, so both refuse the same entries in the same
+    words."""
+    scheme, host = entry_host(entry)
+    if scheme == "http" and not insecure_ok and not is_loopback(host):
+        return ("allow_insecure_origins",
+                f"a plain-http origin {where}: anyone on the "
+                f"network path can inject script into it and read credentialed "
+                f"answers", f"use '{written.replace('http://', 'https://', 1)}'")
+    if entry.kind in (SUBDOMAIN, SUB_ANY_PORT) and not suffix_ok and \
+            is_shared_suffix(host):
+        return ("allow_public_suffix_patterns",
+                f"'{host}' is a public suffix: strangers register names under "
+                f"it, and {where} each of them could read "
+                f"credentialed answers",
+                f"list your own hosts, such as '{scheme}://yourapp.{host}'")
+    return None

@@ -7,6 +7,12 @@ engine builds the matcher the Policy holds. A ``Policy`` is an immutable
 value: equal arguments make equal policies, and copies, deep copies and
 pickles behave the same on both engines.
 
+The one part that is not a value is an ``allow_origin_set``: like the
+predicate it is held by reference and compared by identity. Copies and
+deep copies of a policy share its set (a copy is the policy itself); a
+pickled policy carries a snapshot of the set's members and unpickles with
+a new set of its own, unconnected to the running one.
+
 (About 440 lines: the constructor checks every argument in the order
 docs/spec.md lists the rules, so that one ConfigError can name them all;
 the warnings a policy raises at construction, and the helper the
@@ -29,6 +35,8 @@ from ._checks import methods as _methods
 from ._checks import origins as _origins
 from ._dialect import CORSFAST, Dialect
 from ._dynamic import DynamicMatcher
+from ._errors import ConfigError
+from ._origin_set import OriginSet
 from ._origins import (
     ANY,
     ANY_PORT,
@@ -36,12 +44,9 @@ from ._origins import (
     SUB_ANY_PORT,
     SUBDOMAIN,
     EntryError,
-    OriginEntry,
-    entry_host,
-    is_loopback,
+    credentialed_risk,
     parse_origin_entry,
 )
-from ._suffixes import is_shared_suffix
 from ._tables import Tables, compile_tables
 
 if TYPE_CHECKING:
@@ -54,25 +59,11 @@ __all__ = ["ConfigError", "Policy", "PolicyOptions", "PolicyWarning",
 StrOrSeq = Union[str, Iterable[str]]
 
 
-class ConfigError(ValueError):
-    """A policy's arguments are invalid. ``errors`` lists each problem."""
-
-    __module__ = "corsfast"
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = list(errors)
-        lines = "\n".join(f"  - {e}" for e in self.errors)
-        super().__init__(
-            f"invalid CORS policy ({len(self.errors)} "
-            f"problem{'s' if len(self.errors) != 1 else ''}):\n{lines}"
-        )
-
-
 # -- Policy -------------------------------------------------------------------
 
 # The arguments, in order: what repr, equality, hashing and pickling use.
 _ARGUMENTS = (
-    "allow_origins", "allow_origin_regex", "allow_origin_predicate",
+    "allow_origins", "allow_origin_regex", "allow_origin_predicate", "allow_origin_set",
     "allow_methods", "allow_headers", "expose_headers", "allow_credentials",
     "max_age", "allow_private_network", "preflight_status", "allow_header_regex",
     "allow_insecure_origins", "allow_public_suffix_patterns", "dialect",
@@ -90,6 +81,7 @@ class PolicyOptions(TypedDict, total=False):
     allow_origins: StrOrSeq
     allow_origin_regex: Union[str, re.Pattern[str], None]
     allow_origin_predicate: Optional[Callable[[str], object]]
+    allow_origin_set: Optional[OriginSet]
     allow_methods: StrOrSeq
     allow_headers: StrOrSeq
     expose_headers: StrOrSeq
@@ -109,6 +101,9 @@ class Policy:
 
     ``dialect`` says how a drop-in's answers differ from corsfast's own
     (corsfast/_dialect.py); leave it out for exactly what docs/spec.md says.
+    ``allow_origin_set`` is a :class:`corsfast.OriginSet` whose members may
+    change while requests run (docs/origin-sets.md); it is consulted after
+    the policy's own entries and before the regex and the predicate.
     """
 
     __slots__ = (*_ARGUMENTS, "_tables", "_matcher", "__weakref__")
@@ -116,6 +111,7 @@ class Policy:
     allow_origins: tuple[str, ...]
     allow_origin_regex: Optional[re.Pattern[str]]
     allow_origin_predicate: Optional[Callable[[str], object]]
+    allow_origin_set: Optional[OriginSet]
     allow_methods: Union[str, tuple[str, ...]]
     allow_headers: Union[str, tuple[str, ...]]
     expose_headers: Union[str, tuple[str, ...]]
@@ -143,6 +139,7 @@ class Policy:
         allow_private_network: bool = False,
         preflight_status: int = 204,
         *,
+        allow_origin_set: Optional[OriginSet] = None,
         allow_header_regex: Union[str, re.Pattern[str], None] = None,
         allow_insecure_origins: bool = False,
         allow_public_suffix_patterns: bool = False,
@@ -180,7 +177,7 @@ class Policy:
                 continue
             kind, key = parsed
             if credentials:
-                risk = _credentialed_risk(entry, parsed, insecure_ok, suffix_ok)
+                risk = credentialed_risk(entry, parsed, insecure_ok, suffix_ok)
                 if risk and dialect.insecure_origins_with_credentials and \
                         risk[0] == "allow_insecure_origins":
                     warnings.warn(f"allow_origins[{i}] {entry!r}: {risk[1]}; "
@@ -220,6 +217,12 @@ class Policy:
             errors.append("allow_origin_predicate: expected a callable "
                           "(origin: str) -> bool")
             allow_origin_predicate = None
+        # "Origin sets": validated entry by entry as they are added
+        if allow_origin_set is not None and not isinstance(allow_origin_set, OriginSet):
+            errors.append(f"allow_origin_set: expected a corsfast.OriginSet, got "
+                          f"{type(allow_origin_set).__name__}; build one with "
+                          f"corsfast.OriginSet(['https://tenant.example.com'])")
+            allow_origin_set = None
 
         # "Methods and headers in a policy"
         methods, methods_any = _methods(allow_methods, errors)
@@ -256,6 +259,7 @@ class Policy:
         set_(self, "allow_origins", tuple(canonical))
         set_(self, "allow_origin_regex", regex)
         set_(self, "allow_origin_predicate", allow_origin_predicate)
+        set_(self, "allow_origin_set", allow_origin_set)
         set_(self, "allow_methods", _listing(methods, methods_any))
         set_(self, "allow_headers", _listing(headers_shown, headers_any))
         set_(self, "expose_headers", "*" if expose_any else tuple(exposed_shown))
@@ -278,6 +282,7 @@ class Policy:
             sub_any_port=frozenset(sub_any_port),
             dynamic=(DynamicMatcher(regex, allow_origin_predicate)
                      if dynamic else None),
+            origin_set=allow_origin_set,
             methods=methods,
             methods_any=methods_any,
             headers=headers,
@@ -331,7 +336,7 @@ class Policy:
             self.allow_origins,
             None if regex is None else (regex.pattern, regex.flags),
             None if header_regex is None else (header_regex.pattern, header_regex.flags),
-            id(self.allow_origin_predicate),
+            id(self.allow_origin_predicate), id(self.allow_origin_set),
             self.allow_methods, self.allow_headers, self.expose_headers,
             self.allow_credentials, self.max_age, self.allow_private_network,
             self.preflight_status, self.allow_insecure_origins,
@@ -342,7 +347,8 @@ class Policy:
         if not isinstance(other, Policy):
             return NotImplemented
         return (self._key() == other._key()
-                and self.allow_origin_predicate is other.allow_origin_predicate)
+                and self.allow_origin_predicate is other.allow_origin_predicate
+                and self.allow_origin_set is other.allow_origin_set)
 
     def __hash__(self) -> int:
         return hash(self._key())
@@ -358,15 +364,15 @@ class Policy:
 
     def __repr__(self) -> str:
         parts = [f"allow_origins={self.allow_origins!r}"]
-        for name in ("allow_origin_regex", "allow_origin_predicate"):
+        for name in _ARGUMENTS[1:4]:  # regex, predicate and origin set
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{name}={value!r}")
-        parts += [f"{name}={getattr(self, name)!r}" for name in _ARGUMENTS[3:]
+        parts += [f"{name}={getattr(self, name)!r}" for name in _ARGUMENTS[4:]
                   if name not in (*_OPT_INS, "dialect")]
         parts += [f"{name}={getattr(self, name)!r}" for name in _OPT_INS
                   if getattr(self, name) not in (None, False)]
-        if self.dialect is not CORSFAST:
+        if self.dialect != CORSFAST:
             parts.append(f"dialect={self.dialect!r}")
         return f"Policy({', '.join(parts)})"
 
@@ -392,27 +398,6 @@ class PolicyWarning(UserWarning):
     __module__ = "corsfast"
 
 
-def _credentialed_risk(written: str, entry: OriginEntry, insecure_ok: bool,
-                       suffix_ok: bool) -> Optional[tuple[str, str, str]]:
-    """(the opt-in, what is wrong, the fix) for an entry that trusts
-    strangers with credentials (docs/spec.md "Origin entries", rule 10),
-    or None."""
-    scheme, host = entry_host(entry)
-    if scheme == "http" and not insecure_ok and not is_loopback(host):
-        return ("allow_insecure_origins",
-                "a plain-http origin with allow_credentials=True: anyone on the "
-                "network path can inject script into it and read credentialed "
-                "answers", f"use '{written.replace('http://', 'https://', 1)}'")
-    if entry.kind in (SUBDOMAIN, SUB_ANY_PORT) and not suffix_ok and \
-            is_shared_suffix(host):
-        return ("allow_public_suffix_patterns",
-                f"'{host}' is a public suffix: strangers register names under "
-                f"it, and with allow_credentials=True each of them could read "
-                f"credentialed answers",
-                f"list your own hosts, such as '{scheme}://yourapp.{host}'")
-    return None
-
-
 def policy_from_arguments(who: str, policy: Any, policy_kwargs: Mapping[str, Any]) -> Any:
     """What a middleware or drop-in was given: ``policy``, or a Policy built
     from its keyword arguments, never both. Warns once when it can allow no
@@ -430,7 +415,8 @@ def policy_from_arguments(who: str, policy: Any, policy_kwargs: Mapping[str, Any
 def warn_if_no_origin(who: str, target: Any) -> None:
     """A :class:`PolicyWarning` when ``target`` (a Policy; a Router, or a
     list of policies, with every one) can allow no origin at all: no entry,
-    regex or predicate."""
+    regex, predicate or origin set (an empty set counts: its members come
+    at run time)."""
     if isinstance(target, Policy):
         policies = [target]
     elif isinstance(target, list):
@@ -440,7 +426,8 @@ def warn_if_no_origin(who: str, target: Any) -> None:
     else:
         return  # a lookup of the user's own: nothing to read here
     if all(not p.allow_origins and p.allow_origin_regex is None
-           and p.allow_origin_predicate is None for p in policies):
+           and p.allow_origin_predicate is None and p.allow_origin_set is None
+           for p in policies):
         warnings.warn(f"{who}: the policy allows no origin at all (no "
                       f"allow_origins entry, allow_origin_regex or "
                       f"allow_origin_predicate), so every cross-origin request "

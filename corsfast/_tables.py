@@ -4,7 +4,9 @@
 :func:`compile_tables`, once. Each engine builds its matcher from the
 returned :class:`Tables` (``Matcher(tables)``); nothing here runs per
 request. A Tables object is never changed after it is built, so any number
-of threads may read it.
+of threads may read it. The one part that changes is the OriginSet a
+policy may hold: Tables keep a reference to it, and the engines read its
+members per request and never cache an answer that depended on them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Callable, Optional
 
 from ._dialect import Dialect
 from ._dynamic import DynamicMatcher
+from ._origin_set import OriginSet
 
 __all__ = ["Tables", "compile_tables"]
 
@@ -36,7 +39,7 @@ class Tables:
     __slots__ = (
         # origins (docs/spec.md "Origin entries")
         "any_origin", "every_origin", "loose_origins", "exact", "any_port", "subdomains",
-        "sub_any_port", "has_patterns", "dynamic",
+        "sub_any_port", "has_patterns", "origin_set", "dynamic",
         # methods, headers, private network
         "methods", "methods_any", "always_allowed_methods", "headers",
         "headers_any", "private_network", "preflight_status",
@@ -58,6 +61,9 @@ class Tables:
     subdomains: frozenset[str]
     sub_any_port: frozenset[str]
     has_patterns: bool
+    # Consulted per request, after the tables above and before ``dynamic``;
+    # held by reference, its members change while requests run.
+    origin_set: Optional[OriginSet]
     dynamic: Optional[DynamicMatcher]
     methods: frozenset[str]
     methods_any: bool
@@ -95,6 +101,7 @@ def compile_tables(
     subdomains: frozenset[str],
     sub_any_port: frozenset[str],
     dynamic: Optional[DynamicMatcher],
+    origin_set: Optional[OriginSet] = None,
     methods: list[str],
     methods_any: bool,
     headers: list[str],
@@ -118,7 +125,8 @@ def compile_tables(
         loose_origins=dialect.loose_origin_syntax,
         any_port=any_port, subdomains=subdomains, sub_any_port=sub_any_port,
         has_patterns=bool(any_port or subdomains or sub_any_port),
-        dynamic=dynamic, methods=frozenset(methods), methods_any=methods_any,
+        origin_set=origin_set, dynamic=dynamic,
+        methods=frozenset(methods), methods_any=methods_any,
         always_allowed_methods=frozenset(dialect.always_allowed_methods),
         headers=frozenset(headers), headers_any=headers_any,
         private_network=private_network, preflight_status=preflight_status,

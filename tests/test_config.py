@@ -43,9 +43,10 @@ def test_mapping_builds_a_policy_with_every_file_key() -> None:
 def test_file_keys_are_policy_arguments() -> None:
     import inspect
 
-    # Every argument but the callable and a drop-in's dialect.
+    # Every argument but the callable, the live origin set and a drop-in's dialect.
     params = set(inspect.signature(Policy).parameters)
-    assert set(FILE_KEYS) == params - {"allow_origin_predicate", "dialect"}
+    assert set(FILE_KEYS) == params - {"allow_origin_predicate", "allow_origin_set",
+                                       "dialect"}
 
 
 @pytest.mark.parametrize("wrong, right", [

@@ -22,6 +22,7 @@ cdef class Matcher:
     cdef frozenset exact, any_port, subdomains, sub_any_port, methods, headers
     cdef frozenset always_allowed_methods
     cdef object dynamic
+    cdef object origin_set
     cdef object preflight_status
     cdef object refused_status
     cdef tuple acao_star, actual_tail, preflight_tails, refused_preflight_headers

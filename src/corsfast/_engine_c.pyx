@@ -16,7 +16,9 @@ What keeps the per-request path cheap:
 
 Shared state: a Matcher's tables are never changed once built. Its caches
 are dicts, replaced entry by entry with whole values, so a reader sees an
-old entry or a new one.
+old entry or a new one. A policy's OriginSet is the one part that changes:
+its members are read afresh on every request and no answer they took part
+in is cached (see _in_origin_set and _actual).
 
 (About 900 lines, past the usual 400: one matcher, whose rules call each
 other at C level; each section has its twin, in the same order, in
@@ -76,6 +78,7 @@ cdef str AUTHORIZATION = "authorization"
 cdef str COMMA_SP = ", "
 cdef str MATCHER_FIELD = "_matcher"
 cdef str TABLES_FIELD = "_tables"
+cdef str MEMBERS_FIELD = "_members"
 cdef tuple NO_REASONS = ()
 cdef frozenset FORBIDDEN_METHODS = frozenset(_FORBIDDEN_METHODS_PY)
 cdef frozenset FORBIDDEN_HEADERS = frozenset(_FORBIDDEN_HEADERS_PY)
@@ -216,6 +219,7 @@ cdef class Matcher:
         self.methods = frozenset(t.methods)
         self.headers = frozenset(t.headers)
         self.dynamic = t.dynamic
+        self.origin_set = t.origin_set
         self.preflight_status = t.preflight_status
         self.refused_status = t.refused_status
         self.acao_star = tuple(t.acao_star)
@@ -243,7 +247,8 @@ cdef class Matcher:
                 _decision(True, False, ALLOWED, None, _prepend((ACAO, o), self.actual_tail))
                 for o in names])
         self.exact_only = not (self.any_origin or self.every_origin or self.has_patterns
-                               or self.loose_origins or self.dynamic is not None)
+                               or self.loose_origins or self.dynamic is not None
+                               or self.origin_set is not None)
         self.refusals = {}
         self.pf_origin = _refusal(self, (ORIGIN_NOT_ALLOWED,))
         self.pf_method = _refusal(self, (METHOD_NOT_ALLOWED,))
@@ -256,6 +261,9 @@ cdef class Matcher:
         # origins, at most SEEN_REFUSED_SIZE of them: when that many have
         # been stored the table is cleared (allowed entries come back on
         # use), so attacker-chosen origins never grow it without bound.
+        # With an origin set, refusals are not stored (the set may take the
+        # origin in at any time), and neither is anything the set allowed
+        # ("Origin sets"): only the policy's own exact origins are cached.
         self.actual_cache = {}
         self.refused_stored = 0
         # For each exact origin, its last allowed preflight:
@@ -461,18 +469,37 @@ cdef bint _port_ok(str port, str scheme):
 
 
 cdef bint _origin_allowed(Matcher m, str origin) except -1:
+    # The policy's own tables, then its origin set, then regex and predicate
+    # ("Origin sets").
     if m.every_origin or PySet_Contains(m.exact, origin) == 1:
         return True
     if m.loose_origins and not _origin_syntax_ok(origin):
-        return False  # patterns, regexes and predicates see serialized origins only
-    if m.has_patterns and _pattern_allowed(m, origin):
+        return False  # patterns, sets, regexes and predicates see serialized origins only
+    if m.has_patterns and _pattern_allowed(origin, m.any_port, m.subdomains,
+                                           m.sub_any_port):
+        return True
+    if m.origin_set is not None and _in_origin_set(m.origin_set, origin):
         return True
     if m.dynamic is not None:
         return bool(m.dynamic(origin))
     return False
 
 
-cdef bint _pattern_allowed(Matcher m, str origin) except -1:
+cdef bint _in_origin_set(object origin_set, str origin) except -1:
+    """Whether a member of an OriginSet matches (corsfast/_origin_set.py):
+    its containers are read once, so a replace is seen whole or not at all;
+    then single membership tests, no lock."""
+    cdef tuple members = getattr(origin_set, MEMBERS_FIELD)
+    if origin in members[0]:
+        return True
+    any_port, subdomains, sub_any_port = members[1], members[2], members[3]
+    if not (any_port or subdomains or sub_any_port):
+        return False
+    return _pattern_allowed(origin, any_port, subdomains, sub_any_port)
+
+
+cdef bint _pattern_allowed(str origin, object any_port, object subdomains,
+                           object sub_any_port) except -1:
     # The origin passed _origin_syntax_ok, so it is ASCII.
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(origin)
     cdef const unsigned char* data = PyUnicode_1BYTE_DATA(origin)
@@ -480,6 +507,7 @@ cdef bint _pattern_allowed(Matcher m, str origin) except -1:
     cdef Py_ssize_t host_start, host_end, i
     cdef unsigned char ch, previous
     cdef bint port_valid = False
+    cdef bint some_sub = len(subdomains) > 0, some_sub_any = len(sub_any_port) > 0
     cdef object port = None
     cdef str scheme_part, host
     if mark <= 0:
@@ -505,7 +533,7 @@ cdef bint _pattern_allowed(Matcher m, str origin) except -1:
     host = origin[host_start:host_end]
 
     # scheme://host:* (any explicit port)
-    if port_valid and m.any_port and scheme_part + host in m.any_port:
+    if port_valid and len(any_port) > 0 and scheme_part + host in any_port:
         return True
 
     # scheme://*.base[:port|:*]: one or more [a-z0-9-] labels before base.
@@ -515,11 +543,10 @@ cdef bint _pattern_allowed(Matcher m, str origin) except -1:
         if ch == 0x2e:  # '.'
             if previous == 0x2e:
                 return False  # an empty label
-            if m.subdomains and (
-                    scheme_part + origin[i + 1:] in m.subdomains):
+            if some_sub and scheme_part + origin[i + 1:] in subdomains:
                 return True
-            if port_valid and m.sub_any_port and (
-                    scheme_part + origin[i + 1:host_end] in m.sub_any_port):
+            if port_valid and some_sub_any and (
+                    scheme_part + origin[i + 1:host_end] in sub_any_port):
                 return True
         elif ch >= 128 or not LABEL_CHAR[ch]:
             return False
@@ -678,7 +705,7 @@ cdef Decision check(Matcher m, object method, object origin, object request_meth
         cached = m.actual_cache.get(text)
         if cached is None and _origin_syntax_ok(text):
             cached = _actual(m, text)
-        if cached is not None and cached is m.refused_actual:
+        if cached is not None and cached is m.refused_actual and m.origin_set is None:
             # A refusal seen under its text is kept under its bytes too
             # (it counts against the same bound), so a repeat needs no decoding.
             m.actual_cache[origin] = cached
@@ -756,6 +783,8 @@ cdef Decision _actual(Matcher m, str origin):
     if m.any_origin:
         return m.star_actual
     if not _origin_allowed(m, origin):
+        if m.origin_set is not None:
+            return m.refused_actual  # never cached: the set may take it in
         if m.refused_stored >= SEEN_REFUSED_SIZE:
             m.actual_cache.clear()
             m.refused_stored = 0
