@@ -476,13 +476,14 @@ class CorsViewMixin:
         method = getattr(cls, name, None) if request_method.upper() in hdrs.METH_ALL else None
         if not method:
             raise KeyError(request_method)
-        custom = getattr(method, f"{name}_cors_config", None) or _EMPTY
-        return ChainMap(custom, cls.cors_config or _EMPTY, defaults)
+        custom: Any = getattr(method, f"{name}_cors_config", None) or _EMPTY
+        class_config: Any = cls.cors_config or _EMPTY
+        return ChainMap(custom, class_config, defaults)
 
     async def options(self) -> web.StreamResponse:
         request = self.request  # type: ignore[attr-defined]
         try:
-            cors = request.app[APP_CONFIG_KEY]
+            cors: CorsConfig = request.app[APP_CONFIG_KEY]
         except KeyError:
             raise ValueError("aiohttp-cors is not configured.") from None
         return await cors.view_preflight(request, type(self))

@@ -123,7 +123,7 @@ class CORSMiddleware:
 
     def install(self, app: web.Application) -> web.Application:
         """Run first among ``app``'s middlewares and connect the hook."""
-        app.middlewares.insert(0, self)  # type: ignore[arg-type]
+        app.middlewares.insert(0, self)
         app.on_response_prepare.append(self.on_response_prepare)
         return app
 
