@@ -81,6 +81,13 @@ class Dialect:
     - ``refused_preflight_status``: the status of a refused preflight's
       answer, 403 or 200 (django-cors-headers answers 200 with no
       ``access-control-*`` header; the browser refuses it either way).
+    - ``expose_response_headers``: with ``expose_headers="*"``, an allowed
+      actual answer exposes the names of the headers the response carries
+      (less the CORS-safelisted ones, CORS headers and ``set-cookie``)
+      instead of ``*``, which credentials would make literal (aiohttp-cors);
+      ``*`` with credentials is then no configuration error. The engine's
+      headers leave ``access-control-expose-headers`` out and the adapter
+      adds :func:`corsfast._headers.exposed_names` of the response.
     """
 
     name: str
@@ -102,6 +109,7 @@ class Dialect:
     opaque_origins: tuple[str, ...] = ()
     unasked_allow_headers: Optional[str] = None
     refused_preflight_status: int = 403
+    expose_response_headers: bool = False
 
     def problems(self) -> list[str]:
         """What is wrong with this value, one line per problem, for

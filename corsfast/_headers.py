@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Optional
 
+from ._rules import is_token
+
 __all__ = [
     "CORS_RESPONSE_HEADERS",
     "CORS_RESPONSE_HEADERS_RAW",
+    "exposed_names",
     "merge_raw",
     "merge_text",
     "merge_vary",
@@ -45,6 +48,33 @@ ACAO = "access-control-allow-origin"
 # What an application keeps when it set its own allow-origin (write_over).
 _APP_ORIGIN = frozenset((ACAO, "access-control-allow-credentials"))
 TOUCHED_RAW = CORS_RESPONSE_HEADERS_RAW | {b"vary"}
+
+
+# Readable without being exposed
+# [https://fetch.spec.whatwg.org/#cors-safelisted-response-header-name], or
+# never exposable [https://fetch.spec.whatwg.org/#forbidden-response-header-name]:
+# left out of exposed_names.
+_NOT_EXPOSED = CORS_RESPONSE_HEADERS | {
+    "cache-control", "content-language", "content-length", "content-type",
+    "expires", "last-modified", "pragma", "set-cookie", "set-cookie2",
+}
+
+
+def exposed_names(names: Iterable[Any]) -> str:
+    """The ``access-control-expose-headers`` value that exposes a
+    response's own headers (a dialect's ``expose_response_headers``):
+    ``names`` as the response spells them, once each (case-insensitively),
+    in order, less the safelisted, CORS and cookie headers and anything that
+    is not a header name. Empty when nothing is left."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        key = text_key(name)
+        if key is None or key in _NOT_EXPOSED or key in seen or not is_token(key):
+            continue
+        seen.add(key)
+        out.append(str.__str__(name))
+    return ", ".join(out)
 
 
 def raw_key(name: Any) -> Optional[bytes]:

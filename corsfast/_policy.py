@@ -235,7 +235,7 @@ class Policy:
                                       header_regex.flags | re.IGNORECASE)
         exposed, exposed_given, expose_any = _header_names(
             "expose_headers", expose_headers, errors, request=False)
-        if expose_any and credentials:
+        if expose_any and credentials and not dialect.expose_response_headers:
             errors.append("expose_headers '*' with allow_credentials=True: the "
                           "wildcard is literal with credentials "
                           "[https://fetch.spec.whatwg.org/#http-access-control-expose-headers]; "

@@ -142,6 +142,8 @@ def compile_tables(
 
     acac: tuple[Header, ...] = ((ACAC, "true"),) if credentials else ()
     expose_value = "*" if expose_any else ", ".join(exposed_names)
+    if expose_any and dialect.expose_response_headers:
+        expose_value = ""  # the adapter lists the response's own names
     aceh: tuple[Header, ...] = ((ACEH, expose_value),) if expose_value else ()
     # With credentials a "*" is literal
     # [https://fetch.spec.whatwg.org/#cors-protocol-and-credentials], so the
