@@ -31,7 +31,7 @@ import asyncio
 import functools
 import inspect
 import threading
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from ._logging import escape_for_log
 from ._resolver_base import Base, clock, described, is_async, plain_str
@@ -39,31 +39,21 @@ from ._resolver_base import Base, clock, described, is_async, plain_str
 __all__ = ["OriginResolver", "SyncOriginResolver"]
 
 
-def _cancelling() -> bool:
-    """Whether the running task is being cancelled (always assumed so on
-    Python 3.10, which cannot tell)."""
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    return cancelling is None or bool(cancelling())
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    """Done callback of an abandoned call: fetch its outcome so asyncio
-    does not log "exception was never retrieved"."""
-    if not task.cancelled():
-        task.exception()
+_Key = tuple[str, asyncio.AbstractEventLoop]  # a call in flight: (origin, its loop)
 
 
 class OriginResolver(Base):
     """Resolve origins with ``async def fn(origin: str) -> bool``.
 
     ``await resolver.resolve(origin)`` gives the verdict: cached, or from
-    one shared call per origin. Each call runs as a task of its own, so a
-    caller that is cancelled (a client that went away) leaves the call
-    running for the others, and a call whose callers all left still
-    finishes and fills the cache. A call that has not answered after
-    ``timeout`` seconds is cancelled and not waited for; it is a failure.
-    Calls are shared per event loop: one resolver can serve several loops.
+    one shared call per origin. The call runs as a task of its own and its
+    verdict lands in a future every caller awaits through
+    ``asyncio.shield``, so a caller that is cancelled (a client that went
+    away) leaves the call running for the others, and a call whose callers
+    all left still finishes and fills the cache. A call that has not
+    answered ``timeout`` seconds after it started is cancelled and not
+    waited for: it is a failure. Calls are shared per event loop, so one
+    resolver can serve several loops.
     """
 
     fn: Callable[[str], Awaitable[object]]
@@ -77,15 +67,11 @@ class OriginResolver(Base):
                 "for a plain function use SyncOriginResolver")
         super().__init__(fn, positive_ttl=positive_ttl, negative_ttl=negative_ttl,
                          timeout=timeout, maxsize=maxsize, max_pending=max_pending)
-        # (origin, loop) -> the shared call's task
-        self._pending: dict[tuple[str, asyncio.AbstractEventLoop], asyncio.Task[bool]] = {}
+        # (origin, loop) -> the future that gets the call's verdict
+        self._pending: dict[_Key, asyncio.Future[bool]] = {}
 
     def _pending_count(self) -> int:
         return len(self._pending)
-
-    def _forget_call(self, key: tuple[str, asyncio.AbstractEventLoop],
-                     task: asyncio.Task[bool]) -> None:
-        self._pending.pop(key, None)
 
     async def resolve(self, origin: object) -> bool:
         """Whether ``origin`` may be allowed. Never raises, except the
@@ -99,55 +85,72 @@ class OriginResolver(Base):
         self._misses += 1
         loop = asyncio.get_running_loop()
         key = (text, loop)
-        task = self._pending.get(key)
-        if task is None:
+        outcome = self._pending.get(key)
+        if outcome is None:
             if len(self._pending) >= self.max_pending:
                 return self._overflow()
-            task = loop.create_task(self._call(text, self._generation))
-            self._pending[key] = task
-            task.add_done_callback(functools.partial(self._forget_call, key))
+            outcome = self._pending[key] = loop.create_future()
+            self._start(key, self._generation)
         else:
             self._joined += 1
-        try:
-            # shield: cancelling this caller leaves the shared task running.
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if task.cancelled() and not _cancelling():
-                return False  # the shared task was cancelled, not this caller
-            raise
+        # Only _start's callbacks set the future and nothing cancels it;
+        # shield keeps this caller's cancellation away from it.
+        return await asyncio.shield(outcome)
 
-    async def _call(self, origin: str, generation: int) -> bool:
+    def _start(self, key: _Key, generation: int) -> None:
+        origin, loop = key
         self._calls += 1
         try:
             value = self.fn(origin)
         except Exception as exc:
-            return self._failed(origin, generation, f"raised {described(exc)}")
+            self._end(key, self._failed(origin, generation, f"raised {described(exc)}"))
+            return
         if not inspect.isawaitable(value):
-            return self._failed(origin, generation,
-                                f"returned {escape_for_log(type(value).__qualname__)}, "
-                                "not an awaitable (make it an `async def` function)")
-        call = asyncio.ensure_future(value)
+            self._end(key, self._failed(
+                origin, generation, f"returned {escape_for_log(type(value).__qualname__)}, "
+                "not an awaitable (make it an `async def` function)"))
+            return
         try:
-            done, _ = await asyncio.wait((call,), timeout=self.timeout)
-        except asyncio.CancelledError:
-            # Only the event loop's shutdown reaches this task: no verdict.
-            call.cancel()
-            call.add_done_callback(_retrieve)
-            return False
-        if not done:
-            # Cancel, but do not wait: a function that ignores cancellation
-            # must not hold the waiters past the timeout.
-            call.cancel()
-            call.add_done_callback(_retrieve)
-            return self._failed(origin, generation,
-                                f"did not answer within timeout={self.timeout:g}s",
-                                timed_out=True)
+            call = asyncio.ensure_future(value, loop=loop)
+        except Exception as exc:  # e.g. a future of another event loop
+            self._end(key, self._failed(origin, generation, f"raised {described(exc)}"))
+            return
+        timer = loop.call_later(self.timeout, self._expire, key, generation, call)
+        call.add_done_callback(functools.partial(self._finish, key, generation, timer))
+
+    def _finish(self, key: _Key, generation: int, timer: asyncio.TimerHandle,
+                call: asyncio.Future[object]) -> None:
+        """The call ended: settle its verdict, unless it had timed out."""
+        timer.cancel()
         if call.cancelled():
-            return self._failed(origin, generation, "was cancelled")
-        error = call.exception()
+            # The event loop is shutting down (or the call cancelled
+            # itself): no verdict to cache.
+            self._end(key, False)
+            return
+        error = call.exception()  # fetched even when late: asyncio logs it otherwise
+        origin = key[0]
+        if key not in self._pending:
+            return  # it had timed out; its late answer is not used
         if error is not None:
-            return self._failed(origin, generation, f"raised {described(error)}")
-        return self._answer(origin, call.result(), generation)
+            verdict = self._failed(origin, generation, f"raised {described(error)}")
+        else:
+            verdict = self._answer(origin, call.result(), generation)
+        self._end(key, verdict)
+
+    def _expire(self, key: _Key, generation: int, call: asyncio.Future[object]) -> None:
+        """The timeout passed: refuse, and cancel the call without waiting
+        for it, so a function that ignores cancellation cannot hold the
+        waiters."""
+        if key in self._pending:
+            self._end(key, self._failed(key[0], generation,
+                                        f"did not answer within timeout={self.timeout:g}s",
+                                        timed_out=True))
+        call.cancel()
+
+    def _end(self, key: _Key, verdict: bool) -> None:
+        outcome = self._pending.pop(key, None)
+        if outcome is not None and not outcome.done():
+            outcome.set_result(verdict)
 
 
 class _Flight:
