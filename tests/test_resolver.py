@@ -194,6 +194,35 @@ def test_async_function_returning_a_non_awaitable_is_a_failure() -> None:
     assert resolver.stats()["failures"] == 1
 
 
+def test_function_that_cannot_be_called_is_a_failure(caplog: pytest.LogCaptureFixture) -> None:
+    async def two_arguments(origin: str, extra: str) -> bool:
+        return True
+
+    resolver = OriginResolver(two_arguments)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="corsfast"):
+        assert asyncio.run(resolver.resolve(origin(5))) is False
+    assert "raised TypeError" in caplog.records[0].getMessage()
+    assert resolver.lookup(origin(5)) is False
+
+
+def test_event_loop_shutdown_caches_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    async def forever(origin: str) -> bool:
+        await asyncio.Event().wait()
+        return True
+
+    resolver = OriginResolver(forever, timeout=5)
+
+    async def main() -> None:
+        asyncio.ensure_future(resolver.resolve(origin(1)))
+        await asyncio.sleep(0.01)  # then asyncio.run cancels what is left
+
+    with caplog.at_level(logging.WARNING, logger="corsfast"):
+        asyncio.run(main())
+    stats = resolver.stats()
+    assert (stats["pending"], stats["entries"], stats["failures"]) == (0, 0, 0)
+    assert caplog.records == []
+
+
 def test_non_str_is_refused_without_a_call() -> None:
     fn = Counted(True)
     resolver = OriginResolver(fn)

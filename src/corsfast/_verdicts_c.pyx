@@ -17,6 +17,8 @@ expiry times never mix two clocks.
 
 from collections import OrderedDict
 
+__all__ = ["VerdictCache", "clock"]
+
 cdef extern from *:
     """
     #ifdef _WIN32
