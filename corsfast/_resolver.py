@@ -141,6 +141,8 @@ class OriginResolver(Base):
         """The timeout passed: refuse, and cancel the call without waiting
         for it, so a function that ignores cancellation cannot hold the
         waiters."""
+        if call.done():
+            return  # it answered in time; _finish is on its way
         if key in self._pending:
             self._end(key, self._failed(key[0], generation,
                                         f"did not answer within timeout={self.timeout:g}s",
