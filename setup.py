@@ -3,7 +3,8 @@
 Two extension modules are built from src/corsfast/: ``corsfast._engine_c``
 (the engine: matching requests against a policy's tables) and
 ``corsfast._adapters_c`` (the middleware's per-request pieces, which reach
-the engine through src/corsfast/_engine_c.pxd). Set
+the engine through src/corsfast/_engine_c.pxd), and ``corsfast._verdicts_c``
+(the origin resolver's verdict cache, whose lookup is on the request path). Set
 ``CORSFAST_NO_EXTENSIONS=1`` to build a pure wheel (everything then runs as
 its pure-Python twin). There is no silent fallback: when the compiled build
 was asked for and cannot be made, the build fails and says why.
@@ -15,7 +16,7 @@ import sys
 from setuptools import Extension, setup
 
 PURE = os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0")
-MODULES = ("_engine_c", "_adapters_c")
+MODULES = ("_engine_c", "_adapters_c", "_verdicts_c")
 
 
 def _extensions():

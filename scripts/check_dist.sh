@@ -77,6 +77,7 @@ echo "$(wc -l < "$WORK/sdist.txt") files; top level:"
 cut -d/ -f1 "$WORK/sdist.txt" | sort -u | tr '\n' ' '; echo
 for needed in pyproject.toml setup.py LICENSE src/corsfast/_engine_c.pyx \
         src/corsfast/_engine_c.pxd src/corsfast/_adapters_c.pyx \
+        src/corsfast/_verdicts_c.pyx corsfast/_verdicts_c.pyi corsfast/_verdicts_py.py \
         corsfast/_engine_c.pyi corsfast/_adapters_c.pyi corsfast/py.typed \
         corsfast/_engine_py.py corsfast/_adapters_py.py; do
     if grep -qx "$needed" "$WORK/sdist.txt"; then ok "sdist has $needed"
@@ -90,7 +91,7 @@ else bad "generated files in the sdist: $generated"; fi
 step "3. compiled wheel contents and engine"
 "$PYTHON" -m zipfile -l "$WHEEL" > "$WORK/wheel.txt"
 awk 'NR > 1 {printf "  %-60s %10s bytes\n", $1, $4}' "$WORK/wheel.txt"
-for module in _engine_c _adapters_c; do
+for module in _engine_c _adapters_c _verdicts_c; do
     if grep -qE "^corsfast/$module\.[^ ]*\.(so|pyd) " "$WORK/wheel.txt"; then
         ok "the wheel holds corsfast.$module"
     else

@@ -182,7 +182,8 @@ def test_compiled_stub_names_match_the_twin(compiled: str, twin: str) -> None:
     assert set(module.__all__) == twin_names
 
 
-@pytest.mark.parametrize("compiled", ["corsfast._engine_c", "corsfast._adapters_c"])
+@pytest.mark.parametrize("compiled", ["corsfast._engine_c", "corsfast._adapters_c",
+                                      "corsfast._verdicts_c"])
 def test_compiled_stub_matches_the_extension(tmp_path: Path, compiled: str) -> None:
     """mypy's stubtest compares each .pyi with its compiled module: every
     name, signature and attribute must agree."""
