@@ -10,6 +10,7 @@ from ._engine import ENGINE, Decision, check_request
 from ._origin_set import OriginSet
 from ._policy import ConfigError, Policy, PolicyWarning
 from ._reason import Reason
+from ._resolver import OriginResolver, SyncOriginResolver
 from ._router import Router
 from ._version import __version__
 from ._watch import Watch, watch
@@ -18,11 +19,13 @@ __all__ = [
     "ENGINE",
     "ConfigError",
     "Decision",
+    "OriginResolver",
     "OriginSet",
     "Policy",
     "PolicyWarning",
     "Reason",
     "Router",
+    "SyncOriginResolver",
     "Watch",
     "__version__",
     "check_request",

@@ -7,7 +7,8 @@ from typing_extensions import disjoint_base
 
 from ._engine_c import Decision
 
-__all__ = ["ANSWER", "PROCEED", "REFUSE", "REPORT", "GuardedBody", "Live", "SendHook",
+__all__ = ["ANSWER", "PROCEED", "REFUSE", "REPORT", "WATCH_REFUSALS", "WATCH_RESOLVER",
+           "GuardedBody", "Live", "SendHook",
            "StartResponseHook", "Tally", "WsgiCore",
            "answer", "answer_with_body", "apply_raw", "apply_text", "asgi_decide", "asgi_prepare",
            "asgi_request_values", "wsgi_decide"]
@@ -16,6 +17,8 @@ PROCEED: int
 ANSWER: int
 REFUSE: int
 REPORT: int
+WATCH_REFUSALS: int
+WATCH_RESOLVER: int
 
 def asgi_request_values(headers: Any, options: Any) -> tuple[Any, Any, Any, Any]: ...
 def asgi_decide(policy: Any, scope: Any) -> Decision: ...
@@ -41,7 +44,7 @@ class SendHook:
     def __call__(self, message: Any) -> Any: ...
 
 def asgi_prepare(live: Any, scope: Any, send: Any, passthrough: bool, block: bool,
-                 report: bool) -> Optional[SendHook]: ...
+                 watch: int) -> Optional[SendHook]: ...
 
 @disjoint_base
 class Tally:
@@ -87,7 +90,8 @@ def answer_with_body(start_response: Any, status: Any, headers: Any,
 @disjoint_base
 class WsgiCore:
     def __init__(self, app: Any, live: Live, passthrough: Any, block: Any,
-                 refused: Any, shadowed: Any, send_error: Any) -> None: ...
+                 refused: Any, shadowed: Any, send_error: Any,
+                 resolve: Any = None) -> None: ...
     @property
     def app(self) -> Any: ...
     @property

@@ -37,12 +37,15 @@ from typing import Any, Optional
 
 from ._engine_py import check_request, is_options
 from ._headers import merge_raw, merge_text, raw_key, text_key, touched_raw, touched_text
+from ._reason import Reason
 
 __all__ = [
     "ANSWER",
     "PROCEED",
     "REFUSE",
     "REPORT",
+    "WATCH_REFUSALS",
+    "WATCH_RESOLVER",
     "GuardedBody",
     "Live",
     "SendHook",
@@ -63,11 +66,17 @@ RawHeader = tuple[bytes, bytes]
 Header = tuple[str, str]
 _START = "http.response.start"
 
+ORIGIN_NOT_ALLOWED = Reason.ORIGIN_NOT_ALLOWED
+
 # What the ASGI middleware does with a request (SendHook.action).
 PROCEED = 0  # run the application, its response carrying the decision's headers
 ANSWER = 1  # answer the preflight here
 REFUSE = 2  # block_refused: answer 403 here
-REPORT = 4  # a flag on the action: a shadow to evaluate or a refusal to report
+REPORT = 4  # a flag on the action: a shadow, a refusal to report, an origin to resolve
+
+# What asgi_prepare is asked to flag (its ``watch`` argument).
+WATCH_REFUSALS = 1  # refusals are reported
+WATCH_RESOLVER = 2  # an origin the policy refuses goes to a resolver (not counted yet)
 
 
 # -- request side -------------------------------------------------------------
@@ -203,13 +212,15 @@ class SendHook:
 
 
 def asgi_prepare(live: Any, scope: Any, send: Any, passthrough: bool, block: bool,
-                 report: bool) -> Optional[SendHook]:
+                 watch: int) -> Optional[SendHook]:
     """Decide an ASGI HTTP request under ``live`` (a Live) and wrap ``send``
-    for it: the hook, with its ``decision``, what to do (``action``:
+    for it: the hook, with its ``decision`` and what to do (``action``:
     PROCEED, ANSWER, REFUSE, with the REPORT flag when the middleware has
-    more to do: a shadow to evaluate, or with ``report`` given a refusal to
-    report). None when a router has no policy for the path. The decision
-    is counted in the route's Tally."""
+    more to do: a shadow to evaluate, or, as ``watch`` asks, a refusal to
+    report (WATCH_REFUSALS) or an origin to resolve (WATCH_RESOLVER)).
+    None when a router has no policy for the path. The decision is
+    counted in the route's Tally, except an origin left to the resolver:
+    the middleware counts what it decides."""
     if not isinstance(live, Live):
         raise TypeError(f"asgi_prepare: expected a Live, got {type(live).__name__}")
     tally = live.tally
@@ -223,7 +234,9 @@ def asgi_prepare(live: Any, scope: Any, send: Any, passthrough: bool, block: boo
         if routes:
             tally = routes.get(policy._matcher, tally)
     decision = asgi_decide(policy, scope)
-    tally.add(decision)
+    resolving = bool(watch & WATCH_RESOLVER) and decision.reason is ORIGIN_NOT_ALLOWED
+    if not resolving:
+        tally.add(decision)
     hook = SendHook(send, decision.raw_headers)
     hook.decision = decision
     hook.live = live
@@ -231,7 +244,8 @@ def asgi_prepare(live: Any, scope: Any, send: Any, passthrough: bool, block: boo
         hook.action = PROCEED if passthrough else ANSWER
     elif block and not decision.allowed:
         hook.action = REFUSE
-    if live.shadow is not None or (report and not decision.allowed):
+    if resolving or live.shadow is not None or (
+            watch & WATCH_REFUSALS and not decision.allowed):
         hook.action |= REPORT
     return hook
 
@@ -419,18 +433,21 @@ class WsgiCore:
     environ, policy)`` (None when nothing watches refusals; it returns the
     body of a refused preflight's answer, or None for an empty one),
     ``shadowed(decision, environ, shadow)`` (called when the configuration
-    has a shadow) and ``send_error(start_response, headers)`` (called
+    has a shadow), ``resolve(origin)`` (an origin resolver's, or None: asked
+    about an origin the policy refuses; True decides the request again)
+    and ``send_error(start_response, headers)`` (called
     inside ``except``, here or by the ``GuardedBody`` that watches a lazy
     body until its first chunk).
     """
 
     __slots__ = ("app", "_live", "_passthrough", "_block", "_refused", "_shadowed",
-                 "_send_error")
+                 "_send_error", "_resolve")
 
     def __init__(self, app: Any, live: Live, passthrough: bool, block: bool,
-                 refused: Any, shadowed: Any, send_error: Any) -> None:
+                 refused: Any, shadowed: Any, send_error: Any, resolve: Any = None) -> None:
         self.app = app
         self._live = live
+        self._resolve = resolve
         self._passthrough = bool(passthrough)
         self._block = bool(block)
         self._refused = refused
@@ -458,6 +475,11 @@ class WsgiCore:
         else:
             policy = live.policy
         decision = wsgi_decide(target, environ)
+        if self._resolve is not None and decision.reason is ORIGIN_NOT_ALLOWED:
+            # Refused by the policy: the resolver's verdict (a cache hit
+            # already decided above) may take the origin in.
+            if self._resolve(environ.get("HTTP_ORIGIN")):
+                decision = wsgi_decide(target, environ)
         tally.add(decision)
         if live.shadow is not None:
             self._shadowed(decision, environ, live.shadow)

@@ -74,11 +74,15 @@ class Controls:
     ``stats()``. Writers (``build``) take a lock among themselves; requests
     never touch it."""
 
-    __slots__ = ("who", "any_lookup", "_lock", "_other", "_by_prefix", "_all")
+    __slots__ = ("who", "any_lookup", "verdict", "_lock", "_other", "_by_prefix", "_all")
 
-    def __init__(self, who: str, any_lookup: bool) -> None:
+    def __init__(self, who: str, any_lookup: bool,
+                 verdict: Optional[Callable[[str], object]] = None) -> None:
         self.who = who
         self.any_lookup = any_lookup
+        # An origin resolver's cache lookup: the policies are enforced as
+        # their _resolving() copies, which consult it for origins they refuse.
+        self.verdict = verdict
         self._lock = threading.Lock()
         self._other = adapters.Tally()  # one policy, or a policy no route lists
         self._by_prefix: dict[str, Any] = {}
@@ -90,8 +94,11 @@ class Controls:
         check_target(self.who, target, self.any_lookup)
         if shadow is not None:
             check_target(f"{self.who} shadow", shadow, self.any_lookup)
+        enforced = target
+        if self.verdict is not None:
+            enforced = _resolving(self.who, target, self.verdict)
         with self._lock:
-            routes = _routes(target)
+            routes = _routes(enforced)
             by_matcher: Optional[dict[Any, Any]] = None
             if routes is not None:
                 by_matcher = {}
@@ -103,7 +110,8 @@ class Controls:
                     # Routes sharing one Policy object share its counters.
                     by_matcher.setdefault(policy._matcher, tally)
             return _live(target, self._other, by_matcher,
-                         None if shadow is None else _live(shadow, adapters.Tally(), None, None))
+                         None if shadow is None else _live(shadow, adapters.Tally(), None, None),
+                         enforced)
 
     def stats(self, live: Any) -> dict[str, Any]:
         """Counts by kind and Reason name: totals since the middleware was
@@ -119,10 +127,27 @@ class Controls:
         return out
 
 
-def _live(target: Any, tally: Any, routes: Any, shadow: Any) -> Any:
+def _live(target: Any, tally: Any, routes: Any, shadow: Any, enforced: Any = None) -> Any:
+    """The Live value: ``target`` is what the user gave (``policy``),
+    ``enforced`` what decides (the same, or its resolving copy)."""
+    enforced = target if enforced is None else enforced
+    if isinstance(enforced, Policy):
+        return adapters.Live(target, enforced._matcher, None, tally, None, shadow)
+    return adapters.Live(target, None, enforced, tally, routes or None, shadow)
+
+
+def _resolving(who: str, target: Any, verdict: Callable[[str], object]) -> Any:
+    """``target`` enforced with an origin resolver: each policy as its copy
+    that consults the resolver's cache (Policy._resolving)."""
+    from ._router import Router
+
     if isinstance(target, Policy):
-        return adapters.Live(target, target._matcher, None, tally, None, shadow)
-    return adapters.Live(target, None, target, tally, routes or None, shadow)
+        return target._resolving(verdict)
+    if isinstance(target, Router):
+        return Router({prefix: policy._resolving(verdict)
+                       for prefix, policy in target.routes().items()})
+    raise TypeError(f"{who}: an origin resolver needs a corsfast.Policy or "
+                    f"corsfast.Router, not {type(target).__name__}")
 
 
 def _sum(tallies: list[Any]) -> dict[str, Any]:

@@ -301,6 +301,29 @@ class Policy:
         set_(self, "_tables", tables)
         set_(self, "_matcher", _engine.engine.Matcher(tables))
 
+    def _resolving(self, verdict: Callable[[str], object]) -> Policy:
+        """This policy, deciding an origin its tables, set, regex and
+        predicate refuse by ``verdict(origin)`` (an origin resolver's cache:
+        True, False, or None for unknown). For the middleware's use only:
+        the copy compares equal to this policy and shows the same
+        arguments. Its tables carry an origin set (an empty one unless the
+        policy has its own), which is what tells both engines that an
+        origin's answer can change between requests, so neither caches a
+        refusal."""
+        from ._origin_set import OriginSet
+
+        tables = self._tables
+        dynamic = tables.dynamic
+        hook: Callable[[str], object] = verdict if dynamic is None else _Either(dynamic, verdict)
+        origin_set = tables.origin_set if tables.origin_set is not None else OriginSet()
+        copy = object.__new__(Policy)
+        for name in (*_ARGUMENTS, "_tables", "_matcher"):
+            object.__setattr__(copy, name, getattr(self, name))
+        new_tables = tables.replaced(dynamic=hook, origin_set=origin_set)
+        object.__setattr__(copy, "_tables", new_tables)
+        object.__setattr__(copy, "_matcher", _engine.engine.Matcher(new_tables))
+        return copy
+
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Union[Policy, Router]:
         """A Policy from a dict whose keys are Policy's arguments; a Router
@@ -388,6 +411,19 @@ class Policy:
         return _engine.check_request(
             self, method, origin, request_method, request_headers,
             request_private_network)
+
+
+class _Either:
+    """The policy's own regex and predicate, then a resolver's verdict."""
+
+    __slots__ = ("first", "then")
+
+    def __init__(self, first: Callable[[str], object], then: Callable[[str], object]) -> None:
+        self.first = first
+        self.then = then
+
+    def __call__(self, origin: str) -> bool:
+        return bool(self.first(origin)) or self.then(origin) is True
 
 
 class PolicyWarning(UserWarning):

@@ -217,12 +217,17 @@ class Base:
 
 
 def plain_str(origin: object) -> Optional[str]:
-    """``origin`` as a plain str, or None when it is not a str at all."""
+    """``origin`` as a plain str to resolve, or None when it is not a str
+    at all, or is ``null``: the opaque origin any page can send (a
+    sandboxed frame, a redirect, a file), which no tenant owns; a policy
+    that means to allow it lists it in ``allow_origins``."""
     if type(origin) is str:
-        return origin
-    if isinstance(origin, str):
-        return str.__str__(origin)  # a subclass's own hash or eq never runs
-    return None
+        text = origin
+    elif isinstance(origin, str):
+        text = str.__str__(origin)  # a subclass's own hash or eq never runs
+    else:
+        return None
+    return None if text == "null" else text
 
 
 def is_async(fn: object) -> bool:

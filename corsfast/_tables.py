@@ -11,7 +11,7 @@ members per request and never cache an answer that depended on them.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ._dialect import Dialect
 from ._dynamic import DynamicMatcher
@@ -90,6 +90,16 @@ class Tables:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Tables are immutable")
+
+    def replaced(self, **changes: Any) -> Tables:
+        """A copy with the fields in ``changes`` set to new values."""
+        unknown = set(changes) - set(self.__slots__)
+        if unknown:
+            raise TypeError(f"Tables has no field {', '.join(sorted(unknown))}")
+        copy = object.__new__(Tables)
+        for name in self.__slots__:
+            object.__setattr__(copy, name, changes.get(name, getattr(self, name)))
+        return copy
 
 
 def compile_tables(

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Opti
 from ._engine import adapters
 from ._live import KEEP, Controls, OnRefusal, OnShadow, Reporter, Shadow
 from ._policy import Policy, PolicyOptions, policy_from_arguments
+from ._reason import Reason
+from ._resolver import OriginResolver
 from ._router import Router
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ _DEBUG_TYPE: tuple[RawHeader, ...] = ((b"content-type", b"text/plain; charset=ut
 _asgi_prepare = adapters.asgi_prepare
 _ANSWER = adapters.ANSWER
 _REPORT = adapters.REPORT
+_ORIGIN_NOT_ALLOWED = Reason.ORIGIN_NOT_ALLOWED
 
 
 # -- the middleware -------------------------------------------------------------
@@ -82,6 +85,11 @@ class CORSMiddleware:
     - ``shadow``: a second policy or router evaluated beside the enforced
       one on every request; each request on which they disagree is logged
       and handed to ``on_shadow(info)`` (docs/spec.md "Live policies").
+    - ``allow_origin_resolver``: ``async def fn(origin) -> bool`` (or a
+      :class:`corsfast.OriginResolver` with its options), asked about an
+      origin the policy refuses: its cached verdicts are read by the
+      engine itself, and only an origin the cache does not know is awaited
+      (docs/resolvers.md). Malformed origins never reach it.
 
     :meth:`reconfigure` swaps the policy while requests run;
     :meth:`stats` reads the decision counters (docs/spec.md
@@ -113,10 +121,17 @@ class CORSMiddleware:
         debug: bool = False,
         shadow: Union[Policy, Router, None] = None,
         on_shadow: Optional[OnShadow] = None,
+        allow_origin_resolver: Union[OriginResolver, Callable[[str], Awaitable[object]],
+                                     None] = None,
         **policy_kwargs: Unpack[PolicyOptions],
     ) -> None:
         policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
-        self._controls = Controls("CORSMiddleware", any_lookup=False)
+        resolver = allow_origin_resolver
+        if resolver is not None and not isinstance(resolver, OriginResolver):
+            resolver = OriginResolver(resolver)
+        self.resolver: Optional[OriginResolver] = resolver
+        self._controls = Controls("CORSMiddleware", any_lookup=False,
+                                  verdict=None if resolver is None else resolver.lookup)
         self._live = self._controls.build(policy, shadow)
         self.app = app
         self._passthrough = bool(preflight_passthrough)
@@ -124,7 +139,9 @@ class CORSMiddleware:
         self._check_websocket = bool(check_websocket)
         reporter = Reporter(log_refusals, on_refusal, debug)
         self._reporter = reporter if reporter.active else None
-        self._reporting = self._reporter is not None
+        self._watch = ((adapters.WATCH_REFUSALS if self._reporter is not None else 0)
+                       | (adapters.WATCH_RESOLVER if resolver is not None else 0))
+        self.debug = bool(debug)
         self._shadow = Shadow(on_shadow)
 
     @property
@@ -155,15 +172,19 @@ class CORSMiddleware:
         # One compiled call reads the live configuration once, routes,
         # decides, counts, and wraps send.
         hook = _asgi_prepare(self._live, scope, send, self._passthrough,
-                             self._block_refused, self._reporting)
+                             self._block_refused, self._watch)
         if hook is None:  # no policy for this path: not ours
             await self.app(scope, receive, send)
             return
         action = hook.action
         if action:  # answered here, or more to do
             body = None
-            if action & _REPORT:  # a shadow, or a refusal to report
-                body = self._report(hook, scope)
+            if action & _REPORT:  # a shadow, a refusal to report, an origin to resolve
+                if self.resolver is not None and hook.decision.reason is _ORIGIN_NOT_ALLOWED:
+                    hook = await self._resolved(hook, scope, send)
+                    action = hook.action
+                if action & _REPORT:
+                    body = self._report(hook, scope)
                 action &= ~_REPORT
             if action:  # answered here
                 decision = hook.decision
@@ -184,6 +205,23 @@ class CORSMiddleware:
             if not hook.started:
                 await self._send_error(send, hook.ours)
             raise
+
+    async def _resolved(self, hook: Any, scope: Scope, send: Send) -> Any:
+        """An origin the policy refused, put to the resolver (awaited only
+        when its cache does not know the origin), then decided again: a
+        True verdict is in the cache by then, and the policy's resolving
+        copy reads it. The decision that stands is the one counted."""
+        resolver = self.resolver
+        headers = scope.get("headers", ())
+        origin = adapters.asgi_request_values(headers, hook.decision.preflight)[0]
+        if isinstance(origin, bytes) and type(headers) in (list, tuple):
+            text = origin.decode("latin-1")  # the engine checked: printable ASCII
+            if resolver.lookup(text) is None:  # type: ignore[union-attr]
+                await resolver.resolve(text)  # type: ignore[union-attr]
+        # A header iterable that cannot be read twice decides as it did.
+        again = _asgi_prepare(hook.live, scope, send, self._passthrough,
+                              self._block_refused, self._watch & ~adapters.WATCH_RESOLVER)
+        return hook if again is None else again
 
     def _report(self, hook: Any, scope: Scope) -> Optional[bytes]:
         """Evaluate the shadow, and report a refusal; the debug body or None."""

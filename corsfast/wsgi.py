@@ -21,6 +21,7 @@ from . import _adapters_py
 from ._engine import adapters
 from ._live import KEEP, Controls, OnRefusal, OnShadow, Reporter, Shadow
 from ._policy import Policy, PolicyOptions, policy_from_arguments
+from ._resolver import SyncOriginResolver
 from ._router import Router
 
 if TYPE_CHECKING:
@@ -70,7 +71,10 @@ class CORSMiddleware(adapters.WsgiCore):
     with escaped values; ``debug=True`` puts what to change in a refused
     preflight's body (development only); ``shadow`` is a second policy
     evaluated beside the enforced one, each disagreement logged and handed
-    to ``on_shadow(info)``. :meth:`reconfigure` swaps the policy while
+    to ``on_shadow(info)``; ``allow_origin_resolver`` is a plain function
+    ``fn(origin) -> bool`` (or a :class:`corsfast.SyncOriginResolver`) asked
+    about an origin the policy refuses, behind its caches
+    (docs/resolvers.md). :meth:`reconfigure` swaps the policy while
     requests run; :meth:`stats` reads the decision counters (docs/spec.md
     "Live policies (for gateways)", "Observability").
 
@@ -83,7 +87,7 @@ class CORSMiddleware(adapters.WsgiCore):
     """
 
     __slots__ = ("_controls", "preflight_passthrough", "block_refused", "log_refusals",
-                 "debug")
+                 "debug", "resolver")
 
     def __init__(
         self,
@@ -97,10 +101,17 @@ class CORSMiddleware(adapters.WsgiCore):
         debug: bool = False,
         shadow: Union[Policy, Router, _Lookup, None] = None,
         on_shadow: Optional[OnShadow] = None,
+        allow_origin_resolver: Union[SyncOriginResolver, Callable[[str], object],
+                                     None] = None,
         **policy_kwargs: Unpack[PolicyOptions],
     ) -> None:
         policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
-        self._controls = Controls("CORSMiddleware", any_lookup=True)
+        resolver = allow_origin_resolver
+        if resolver is not None and not isinstance(resolver, SyncOriginResolver):
+            resolver = SyncOriginResolver(resolver)
+        self.resolver = resolver
+        self._controls = Controls("CORSMiddleware", any_lookup=True,
+                                  verdict=None if resolver is None else resolver.lookup)
         live = self._controls.build(policy, shadow)
         self.preflight_passthrough = bool(preflight_passthrough)
         self.block_refused = bool(block_refused)
@@ -115,6 +126,7 @@ class CORSMiddleware(adapters.WsgiCore):
             reporter.wsgi if reporter.active else None,
             Shadow(on_shadow).wsgi,
             _send_error,
+            None if resolver is None else resolver.resolve,
         )
 
     @property

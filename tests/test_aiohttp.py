@@ -10,7 +10,7 @@ import asyncio
 import logging
 import warnings
 from types import ModuleType
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, ClassVar, Optional
 
 import pytest
 
@@ -447,7 +447,8 @@ def test_star_with_credentials_reflects_and_warns() -> None:
 
 def test_views() -> None:
     class View(web.View, CorsViewMixin):
-        cors_config = {ORIGIN: ResourceOptions(allow_headers=("X-Token",))}
+        cors_config: ClassVar[dict[str, Any]] = {
+            ORIGIN: ResourceOptions(allow_headers=("X-Token",))}
 
         async def get(self) -> web.StreamResponse:
             return web.Response(text="ok")

@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Union
 from aiohttp import web
 
 from .._logging import log_refusal
-from .._version import __version__
 from .._policy import Policy, PolicyOptions, policy_from_arguments
 from .._router import Router
+from .._version import __version__
 from ._aiohttp_cors import (
-    APP_CONFIG_KEY,
     AIOHTTP_CORS,
+    APP_CONFIG_KEY,
     CorsConfig,
     CorsViewMixin,
     ResourceOptions,

@@ -31,6 +31,7 @@ from libc.string cimport memcmp
 from corsfast._engine_c cimport Decision, Matcher, check, matcher_of, options_method
 
 from corsfast._headers import TOUCHED as _TOUCHED_PY
+from corsfast._reason import Reason as _ReasonForFlags
 from corsfast._headers import merge_raw as _merge_raw
 from corsfast._headers import merge_text as _merge_text
 
@@ -38,7 +39,8 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     Py_ssize_t PY_SSIZE_T_MAX
 
-__all__ = ["ANSWER", "PROCEED", "REFUSE", "REPORT", "GuardedBody", "Live", "SendHook",
+__all__ = ["ANSWER", "PROCEED", "REFUSE", "REPORT", "WATCH_REFUSALS", "WATCH_RESOLVER",
+           "GuardedBody", "Live", "SendHook",
            "StartResponseHook", "Tally", "WsgiCore", "answer", "answer_with_body",
            "apply_raw", "apply_text", "asgi_decide", "asgi_prepare",
            "asgi_request_values", "wsgi_decide"]
@@ -47,8 +49,14 @@ __all__ = ["ANSWER", "PROCEED", "REFUSE", "REPORT", "GuardedBody", "Live", "Send
 PROCEED = 0   # run the application, its response carrying the decision's headers
 ANSWER = 1    # answer the preflight here
 REFUSE = 2    # block_refused: answer 403 here
-REPORT = 4    # a flag on the action: a shadow to evaluate or a refusal to report
+REPORT = 4    # a flag on the action: a shadow, a refusal to report, an origin to resolve
 cdef int C_PROCEED = PROCEED, C_ANSWER = ANSWER, C_REFUSE = REFUSE, C_REPORT = REPORT
+
+# What asgi_prepare is asked to flag (its ``watch`` argument).
+WATCH_REFUSALS = 1  # refusals are reported
+WATCH_RESOLVER = 2  # an origin the policy refuses goes to a resolver (not counted yet)
+cdef int C_WATCH_REFUSALS = WATCH_REFUSALS, C_WATCH_RESOLVER = WATCH_RESOLVER
+cdef object ORIGIN_NOT_ALLOWED = _ReasonForFlags.ORIGIN_NOT_ALLOWED
 
 cdef frozenset TOUCHED_TEXT = frozenset(_TOUCHED_PY)
 cdef frozenset TOUCHED_RAW = frozenset([name.encode("ascii") for name in _TOUCHED_PY])
@@ -327,13 +335,15 @@ cdef class SendHook:
         return self.send(message)
 
 
-def asgi_prepare(live, scope, send, bint passthrough, bint block, bint report):
+def asgi_prepare(live, scope, send, bint passthrough, bint block, int watch):
     """Decide an ASGI HTTP request under ``live`` (a Live) and wrap ``send``
-    for it: the hook, with its ``decision``, what to do (``action``:
+    for it: the hook, with its ``decision`` and what to do (``action``:
     PROCEED, ANSWER, REFUSE, with the REPORT flag when the middleware has
-    more to do: a shadow to evaluate, or with ``report`` given a refusal to
-    report). None when a router has no policy for the path. The decision
-    is counted in the route's Tally."""
+    more to do: a shadow to evaluate, or, as ``watch`` asks, a refusal to
+    report (WATCH_REFUSALS) or an origin to resolve (WATCH_RESOLVER)).
+    None when a router has no policy for the path. The decision is
+    counted in the route's Tally, except an origin left to the resolver:
+    the middleware counts what it decides."""
     cdef Live lv = <Live?>live
     cdef Tally tally = lv.tally
     cdef Decision decision
@@ -348,7 +358,9 @@ def asgi_prepare(live, scope, send, bint passthrough, bint block, bint report):
         if routes:
             tally = routes.get(policy._matcher, tally)
     decision = _asgi_decide(policy, scope)
-    tally._add(decision)
+    cdef bint resolving = (watch & C_WATCH_RESOLVER) and decision.reason is ORIGIN_NOT_ALLOWED
+    if not resolving:
+        tally._add(decision)
     hook = SendHook.__new__(SendHook)
     hook.send = send
     hook.ours = decision.raw_headers
@@ -360,7 +372,8 @@ def asgi_prepare(live, scope, send, bint passthrough, bint block, bint report):
         hook.action = C_REFUSE
     else:
         hook.action = C_PROCEED
-    if lv.shadow is not None or (report and not decision.allowed):
+    if resolving or lv.shadow is not None or (
+            (watch & C_WATCH_REFUSALS) and not decision.allowed):
         hook.action |= C_REPORT
     return hook
 
@@ -588,13 +601,14 @@ cdef class WsgiCore:
 
     cdef readonly object app
     cdef readonly Live _live  # read by the middleware's policy and stats
-    cdef object _refused, _shadowed, _send_error
+    cdef object _refused, _shadowed, _send_error, _resolve
     cdef bint _passthrough, _block
 
     def __init__(self, app, Live live not None, passthrough, block, refused, shadowed,
-                 send_error):
+                 send_error, resolve=None):
         self.app = app
         self._live = live
+        self._resolve = resolve
         self._passthrough = bool(passthrough)
         self._block = bool(block)
         self._refused = refused
@@ -625,6 +639,11 @@ cdef class WsgiCore:
         else:
             policy = live.policy
         decision = _wsgi_decide(target, environ)
+        if self._resolve is not None and decision.reason is ORIGIN_NOT_ALLOWED:
+            # Refused by the policy: the resolver's verdict (a cache hit
+            # already decided above) may take the origin in.
+            if self._resolve(environ.get(H_ORIGIN)):
+                decision = _wsgi_decide(target, environ)
         tally._add(decision)
         if live.shadow is not None:
             self._shadowed(decision, environ, live.shadow)
