@@ -53,6 +53,8 @@ PRIVATE_NETWORK_NOT_ALLOWED = Reason.PRIVATE_NETWORK_NOT_ALLOWED
 MALFORMED_REQUEST = Reason.MALFORMED_REQUEST
 
 
+SEEN_ALLOWED_SIZE = 1024  # Matcher.allowed_cache's bound
+
 # -- Decision -----------------------------------------------------------------
 
 
@@ -125,7 +127,8 @@ class Matcher:
     (bounded by the number of exact origins in the policy)."""
 
     __slots__ = ("t", "not_cors", "star_actual", "refused_actual",
-                 "malformed_actual", "refused_preflight", "actual_cache")
+                 "malformed_actual", "refused_preflight", "actual_cache",
+                 "allowed_cache")
 
     def __init__(self, t: Tables) -> None:
         if not isinstance(t, Tables):
@@ -140,6 +143,11 @@ class Matcher:
                                          t.refused_actual_headers)
         self.refused_preflight: dict[tuple[Reason, ...], Decision] = {}
         self.actual_cache: dict[str, Decision] = {}
+        # Allowed decisions for origins a pattern, the origin set, the regex,
+        # the predicate or a resolver took in: read only after the origin
+        # was found allowed again, so they save building the answer, never
+        # a check; at most SEEN_ALLOWED_SIZE, cleared when full.
+        self.allowed_cache: dict[str, Decision] = {}
 
     def refusal(self, reasons: tuple[Reason, ...]) -> Decision:
         """The refused-preflight Decision for ``reasons`` (first one first)."""
@@ -387,6 +395,12 @@ def check_request(
         cached = m.actual_cache.get(text)  # entries are well-formed origins
         if cached is not None and not (m.t.pna_answer and request_private_network is not None):
             return cached
+        # Taken in before by a pattern, set, regex, predicate or resolver:
+        # well-formed, but asked again, as it may be refused now.
+        cached = m.allowed_cache.get(text)
+        if cached is not None and not (m.t.pna_answer and request_private_network
+                                       is not None) and _origin_allowed(m.t, text):
+            return cached
     if text is None or not (_origin_syntax_ok(text)
                             or (m.t.loose_origins and _loose_syntax_ok(text))):
         # "The Origin header": not a serialized origin (nor, under a dialect
@@ -418,10 +432,18 @@ def _actual(m: Matcher, origin: str) -> Decision:
         return cached
     if not _origin_allowed(t, origin):
         return m.refused_actual
-    decision = Decision(True, False, ALLOWED, None,
-                        ((_ACAO, origin),) + t.actual_tail)
     if origin in t.exact:
+        decision = Decision(True, False, ALLOWED, None,
+                            ((_ACAO, origin),) + t.actual_tail)
         m.actual_cache[origin] = decision
+        return decision
+    found = m.allowed_cache.get(origin)
+    if found is not None:
+        return found
+    decision = Decision(True, False, ALLOWED, None, ((_ACAO, origin),) + t.actual_tail)
+    if len(m.allowed_cache) >= SEEN_ALLOWED_SIZE:
+        m.allowed_cache.clear()
+    m.allowed_cache[origin] = decision
     return decision
 
 

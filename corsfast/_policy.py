@@ -306,20 +306,16 @@ class Policy:
         predicate refuse by ``verdict(origin)`` (an origin resolver's cache:
         True, False, or None for unknown). For the middleware's use only:
         the copy compares equal to this policy and shows the same
-        arguments. Its tables carry an origin set (an empty one unless the
-        policy has its own), which is what tells both engines that an
-        origin's answer can change between requests, so neither caches a
+        arguments. Its tables say that an origin's answer can change
+        between requests (``origins_change``), so no engine caches a
         refusal."""
-        from ._origin_set import OriginSet
-
         tables = self._tables
         dynamic = tables.dynamic
         hook: Callable[[str], object] = verdict if dynamic is None else _Either(dynamic, verdict)
-        origin_set = tables.origin_set if tables.origin_set is not None else OriginSet()
         copy = object.__new__(Policy)
         for name in (*_ARGUMENTS, "_tables", "_matcher"):
             object.__setattr__(copy, name, getattr(self, name))
-        new_tables = tables.replaced(dynamic=hook, origin_set=origin_set)
+        new_tables = tables.replaced(dynamic=hook, origins_change=True)
         object.__setattr__(copy, "_tables", new_tables)
         object.__setattr__(copy, "_matcher", _engine.engine.Matcher(new_tables))
         return copy

@@ -39,7 +39,7 @@ class Tables:
     __slots__ = (
         # origins (docs/spec.md "Origin entries")
         "any_origin", "every_origin", "loose_origins", "exact", "any_port", "subdomains",
-        "sub_any_port", "has_patterns", "origin_set", "dynamic",
+        "sub_any_port", "has_patterns", "origin_set", "dynamic", "origins_change",
         # methods, headers, private network
         "methods", "methods_any", "always_allowed_methods", "headers",
         "headers_any", "private_network", "preflight_status",
@@ -65,6 +65,9 @@ class Tables:
     # held by reference, its members change while requests run.
     origin_set: Optional[OriginSet]
     dynamic: Optional[DynamicMatcher]
+    # An origin's answer can change between requests (an origin set, or an
+    # origin resolver's verdicts): no refusal of an origin is cached.
+    origins_change: bool
     methods: frozenset[str]
     methods_any: bool
     always_allowed_methods: frozenset[str]
@@ -135,7 +138,7 @@ def compile_tables(
         loose_origins=dialect.loose_origin_syntax,
         any_port=any_port, subdomains=subdomains, sub_any_port=sub_any_port,
         has_patterns=bool(any_port or subdomains or sub_any_port),
-        origin_set=origin_set, dynamic=dynamic,
+        origin_set=origin_set, dynamic=dynamic, origins_change=origin_set is not None,
         methods=frozenset(methods), methods_any=methods_any,
         always_allowed_methods=frozenset(dialect.always_allowed_methods),
         headers=frozenset(headers), headers_any=headers_any,

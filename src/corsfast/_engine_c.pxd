@@ -31,7 +31,9 @@ cdef class Matcher:
     cdef tuple small_exact, small_exact_raw, small_actual
     cdef bint exact_only
     cdef dict refusals
+    cdef bint origins_change
     cdef dict actual_cache
+    cdef dict allowed_cache
     cdef Py_ssize_t refused_stored
     cdef dict preflight_cache
     cdef dict acrh_cache

@@ -91,6 +91,7 @@ cdef Py_ssize_t MAX_ACRM_LENGTH = _MAX_ACRM_LENGTH_PY
 cdef Py_ssize_t ACRH_CACHE_SIZE = 256
 cdef Py_ssize_t ACRH_CACHE_MAX_VALUE = 512
 cdef Py_ssize_t SEEN_REFUSED_SIZE = 1024
+cdef Py_ssize_t SEEN_ALLOWED_SIZE = 1024
 cdef Py_ssize_t SMALL_EXACT = 8  # exact origins compared one by one, not hashed
 
 # Character classes over ASCII (index < 128), filled once at import.
@@ -220,6 +221,7 @@ cdef class Matcher:
         self.headers = frozenset(t.headers)
         self.dynamic = t.dynamic
         self.origin_set = t.origin_set
+        self.origins_change = t.origins_change
         self.preflight_status = t.preflight_status
         self.refused_status = t.refused_status
         self.acao_star = tuple(t.acao_star)
@@ -266,6 +268,13 @@ cdef class Matcher:
         # ("Origin sets"): only the policy's own exact origins are cached.
         self.actual_cache = {}
         self.refused_stored = 0
+        # Allowed actual-request decisions for origins a pattern, the origin
+        # set, the regex, the predicate or a resolver took in, keyed by the
+        # origin. Read only after the origin was found allowed again on
+        # this request, so it saves building the answer, never a check (a
+        # member discarded from the set is refused at once); at most
+        # SEEN_ALLOWED_SIZE entries, cleared when full.
+        self.allowed_cache = {}
         # For each exact origin, its last allowed preflight:
         # (request_method, request_headers, request_private_network, Decision),
         # the request values exactly as given, replaced as one tuple.
@@ -705,7 +714,7 @@ cdef Decision check(Matcher m, object method, object origin, object request_meth
         cached = m.actual_cache.get(text)
         if cached is None and _origin_syntax_ok(text):
             cached = _actual(m, text)
-        if cached is not None and cached is m.refused_actual and m.origin_set is None:
+        if cached is not None and cached is m.refused_actual and not m.origins_change:
             # A refusal seen under its text is kept under its bytes too
             # (it counts against the same bound), so a repeat needs no decoding.
             m.actual_cache[origin] = cached
@@ -726,6 +735,11 @@ cdef Decision check(Matcher m, object method, object origin, object request_meth
         # already passed the syntax check.
         cached = m.actual_cache.get(text)
         if cached is not None:
+            return <Decision>cached
+        # Taken in before by a pattern, set, regex, predicate or resolver:
+        # well-formed, but asked again, as it may be refused now.
+        cached = m.allowed_cache.get(text)
+        if cached is not None and _origin_allowed(m, text):
             return <Decision>cached
     if not _origin_syntax_ok(text) and not (m.loose_origins and _loose_syntax_ok(text)):
         # "The Origin header": not a serialized origin (nor, under a dialect
@@ -783,19 +797,28 @@ cdef Decision _actual(Matcher m, str origin):
     if m.any_origin:
         return m.star_actual
     if not _origin_allowed(m, origin):
-        if m.origin_set is not None:
-            return m.refused_actual  # never cached: the set may take it in
+        if m.origins_change:
+            return m.refused_actual  # never cached: a set or resolver may take it in
         if m.refused_stored >= SEEN_REFUSED_SIZE:
             m.actual_cache.clear()
             m.refused_stored = 0
         m.actual_cache[origin] = m.refused_actual
         m.refused_stored += 1
         return m.refused_actual
-    decision = _decision(True, False, ALLOWED, None,
-                         _prepend((ACAO, origin), m.actual_tail))
     if PySet_Contains(m.exact, origin) == 1:
+        decision = _decision(True, False, ALLOWED, None,
+                             _prepend((ACAO, origin), m.actual_tail))
         m.actual_cache[origin] = decision
         m.actual_cache[PyUnicode_AsLatin1String(origin)] = decision
+        return decision
+    found = m.allowed_cache.get(origin)
+    if found is not None:
+        return <Decision>found
+    decision = _decision(True, False, ALLOWED, None,
+                         _prepend((ACAO, origin), m.actual_tail))
+    if len(m.allowed_cache) >= SEEN_ALLOWED_SIZE:
+        m.allowed_cache.clear()
+    m.allowed_cache[origin] = decision
     return decision
 
 
