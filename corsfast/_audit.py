@@ -19,7 +19,7 @@ finding too (``regex-unanalysed``): the audit never calls it clean.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Union
+from typing import Any, Iterable, Optional, Union
 
 from ._audit_regex import (
     RegexNotAnalysed,
@@ -62,10 +62,21 @@ __all__ = [
 _RANK = {name: i for i, name in enumerate(SEVERITIES)}
 
 
-def audit(target: Union[Policy, Router]) -> list[Finding]:
-    """Every finding for a Policy, or for each route of a Router; worst first."""
+def audit(target: Any) -> list[Finding]:
+    """Every finding for a Policy, for each route of a Router, or for a
+    middleware (its policy, and its own options such as ``debug``); worst
+    first."""
     findings: list[Finding] = []
-    if isinstance(target, Router):
+    if not isinstance(target, (Policy, Router)):
+        policy = _middleware_policy(target)
+        findings += audit(policy)
+        if getattr(target, "debug", False) is True:
+            findings.append(Finding(
+                "medium", "debug-mode", "debug=True",
+                "refused preflights carry a body naming the setting that would let "
+                "them through, so any page can learn how the policy is built",
+                "turn debug off outside development"))
+    elif isinstance(target, Router):
         for prefix, policy in target.routes().items():
             findings += _audit_policy(policy, prefix)
     else:
@@ -73,9 +84,20 @@ def audit(target: Union[Policy, Router]) -> list[Finding]:
     return sorted(findings, key=lambda f: _RANK[f.severity])
 
 
-def notes(target: Union[Policy, Router]) -> list[Note]:
+def _middleware_policy(target: Any) -> Union[Policy, Router]:
+    """The policy or router a corsfast middleware or drop-in enforces."""
+    policy = getattr(target, "policy", None)
+    if not isinstance(policy, (Policy, Router)):
+        raise TypeError(f"audit: expected a corsfast Policy, Router or middleware, "
+                        f"got {type(target).__name__}")
+    return policy
+
+
+def notes(target: Any) -> list[Note]:
     """What each browser engine makes of the policy's max_age, and how a
     drop-in's dialect differs from corsfast's own, per route."""
+    if not isinstance(target, (Policy, Router)):
+        target = _middleware_policy(target)
     policies = (list(target.routes().items()) if isinstance(target, Router)
                 else [(None, target)])
     out: list[Note] = []

@@ -10,6 +10,7 @@ Exit codes: 0 when allowed / clean, 1 when refused / something found,
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -304,8 +305,34 @@ def _failing(severities: Sequence[str], fail_on: str) -> bool:
     return any(SEVERITIES.index(s) <= limit for s in severities)
 
 
+def _load_app(spec: str) -> Any:
+    """The object ``MODULE:NAME`` names (NAME may be dotted)."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise UsageError(f"--app {spec!r}: write MODULE:NAME, such as myapp:app")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"--app {spec!r}: {exc}") from None
+    return obj
+
+
 def _cmd_audit(ns: argparse.Namespace, out: TextIO) -> int:
-    target, source = _load_target(ns)
+    if ns.app is not None:
+        if ns.config is not None or ns.config_file is not None or ns.example is not None:
+            raise UsageError("give --app or a policy, not both")
+        target: Any = _load_app(ns.app)
+        source = ns.app
+        try:
+            audit(target)
+        except TypeError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        target, source = _load_target(ns)
     findings = audit(target)
     infos = notes(target)
     status = FOUND if _failing([f.severity for f in findings], ns.fail_on) else OK
@@ -556,6 +583,10 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--fail-on", choices=SEVERITIES, default="high",
                      help="the least severity that makes the exit status 1 "
                           "(default: high)")
+    aud.add_argument("--app", metavar="MODULE:NAME",
+                     help="audit a corsfast middleware or drop-in object (its policy "
+                          "and its options, such as debug), imported from MODULE "
+                          "(the current directory is on the path)")
     _add_policy_source(aud)
 
     val = sub.add_parser(

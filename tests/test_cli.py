@@ -484,3 +484,43 @@ def test_bench_builds_new_request_objects_for_every_call() -> None:
     args1, args2 = engine_args(None, preflight), engine_args(None, preflight)
     assert args1 == args2
     assert all(a is not b for a, b in zip(args1[1:], args2[1:]))
+
+
+# -- audit --app: a middleware object --------------------------------------------------
+
+APP_MODULE = '''
+from corsfast.wsgi import CORSMiddleware
+
+
+def inner(environ, start_response):
+    start_response("200 OK", [])
+    return [b""]
+
+
+quiet = CORSMiddleware(inner, allow_origins=["https://app.example.com"])
+loud = CORSMiddleware(inner, allow_origins=["https://app.example.com"], debug=True)
+risky = CORSMiddleware(inner, allow_origins=["null"], allow_credentials=True)
+not_cors = object()
+'''
+
+
+def test_audit_app_reports_debug_mode(tmp_path: Path) -> None:
+    (tmp_path / "gateway_app.py").write_text(APP_MODULE)
+    quiet = run("audit", "--app", "gateway_app:quiet", "--fail-on", "medium", cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    loud = run("audit", "--app", "gateway_app:loud", "--fail-on", "medium", cwd=tmp_path)
+    assert loud.returncode == 1
+    assert "MEDIUM" in loud.stdout and "debug=True" in loud.stdout
+    risky = run("audit", "--app", "gateway_app:risky", "--json", cwd=tmp_path)
+    assert risky.returncode == 1
+    assert "high" in risky.stdout and "gateway_app:risky" in risky.stdout
+
+
+def test_audit_app_refuses_what_it_cannot_read(tmp_path: Path) -> None:
+    (tmp_path / "gateway_app.py").write_text(APP_MODULE)
+    for spec in ["gateway_app:not_cors", "gateway_app:missing", "no_such_module:app",
+                 "gateway_app"]:
+        result = run("audit", "--app", spec, cwd=tmp_path)
+        assert result.returncode == 2, (spec, result.stdout, result.stderr)
+    both = run("audit", "--app", "gateway_app:quiet", "--example", cwd=tmp_path)
+    assert both.returncode == 2
