@@ -117,7 +117,7 @@ def _items(value: Any) -> list[Any]:
     return list(value)
 
 
-def _max_age(value: Any) -> Any:
+def _max_age(value: Any, warned: set[str]) -> Any:
     """``max_age`` as quart-cors reads it (seconds as int, float, numeric
     string or timedelta); more than a day is sent as a day (warned)."""
     if value is None:
@@ -131,14 +131,16 @@ def _max_age(value: Any) -> Any:
             raise ConfigError([f"max_age {value!r}: give seconds as a number "
                                f"or a timedelta"]) from None
     if isinstance(value, int) and value > _MAX_AGE_LIMIT:
-        warnings.warn(f"corsfast.contrib.quart: max_age={value} is above what "
-                      f"any browser honours; corsfast sends {_MAX_AGE_LIMIT}",
-                      UserWarning, stacklevel=4)
+        message = (f"corsfast.contrib.quart: max_age={value} is above what any "
+                   f"browser honours; corsfast sends {_MAX_AGE_LIMIT}")
+        if message not in warned:  # once, not again when the policy is rebuilt
+            warned.add(message)
+            warnings.warn(message, UserWarning, stacklevel=5)
         return _MAX_AGE_LIMIT
     return value  # Policy reports anything it cannot send
 
 
-def _translate(options: Mapping[str, Any]) -> Policy:
+def _translate(options: Mapping[str, Any], warned: set[str]) -> Policy:
     """One set of resolved quart-cors options as a Policy."""
     credentials = bool(options["allow_credentials"])
     origins = _items(options["allow_origin"])
@@ -177,7 +179,7 @@ def _translate(options: Mapping[str, Any]) -> Policy:
         allow_headers=headers,
         expose_headers=[h for h in _items(options["expose_headers"]) if h != ""],
         allow_credentials=credentials,
-        max_age=_max_age(options["max_age"]),
+        max_age=_max_age(options["max_age"], warned),
         preflight_status=200,
         dialect=dialect,
         **kwargs,
@@ -200,7 +202,7 @@ class _Options:
     comparison.
     """
 
-    __slots__ = ("given", "missing", "log_refusals", "_built")
+    __slots__ = ("given", "missing", "log_refusals", "_built", "_warned")
 
     def __init__(self, arguments: Mapping[str, Any], log_refusals: bool = False) -> None:
         self.given = {k: v for k, v in arguments.items() if v is not None}
@@ -208,13 +210,14 @@ class _Options:
                              if name not in self.given)
         self.log_refusals = bool(log_refusals)
         self._built: tuple[Any, Any] = (None, None)  # (config key, matcher)
+        self._warned: set[str] = set()
         # What the arguments decide on their own is checked now: a bad
         # argument fails at start-up, not on the first request.
         settled = {name: DEFAULTS[key] for name, key in _OPTIONS}
         settled.update(self.given)
         if "allow_origin" not in self.given:
             settled["allow_credentials"] = False  # the config may list origins
-        policy = _translate(settled)
+        policy = _translate(settled, self._warned)
         if "allow_origin" in self.given:
             warn_if_no_origin("corsfast.contrib.quart", policy)
 
@@ -226,7 +229,7 @@ class _Options:
             options = dict(self.given)
             for (_, _, name), value in zip(self.missing, key):
                 options[name] = value
-            matcher = _translate(options)._matcher
+            matcher = _translate(options, self._warned)._matcher
             self._built = (key, matcher)
         return matcher
 
