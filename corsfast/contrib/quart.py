@@ -16,10 +16,11 @@ quart-cors's answers differ from corsfast's own, as data the engine
 reads), built once and rebuilt only when that config changes. The engine
 decides every request from the raw ASGI headers Quart keeps in
 ``request.scope`` (:func:`corsfast._engine.adapters.asgi_decide`, as the
-ASGI middleware does), and corsfast/_headers.py writes the answer through
-Werkzeug's header API. Quart answers preflights itself (its automatic
-``OPTIONS`` response) as it does under quart-cors; the decision's headers
-go on whatever it answers, error responses included.
+ASGI middleware does); the WSGI middleware's merge (``apply_text``, over
+corsfast/_headers.py) writes it over the response's Werkzeug headers.
+Quart answers preflights itself (its automatic ``OPTIONS`` response) as it
+does under quart-cors; the decision's headers go on whatever it answers,
+error responses included.
 
 Where quart-cors matches loosely, this module does not: a compiled
 ``re.Pattern`` must match the whole origin (quart-cors's ``Pattern.match``
@@ -41,7 +42,6 @@ from quart import abort, after_this_request, current_app, make_response, request
 
 from .._dialect import Dialect
 from .._engine import adapters
-from .._headers import write_over
 from .._logging import log_refusal
 from .._policy import ConfigError, Policy, warn_if_no_origin
 from .._reason import Reason
@@ -102,6 +102,7 @@ QUART = Dialect(
 _QUART_ECHO = dataclasses.replace(QUART, star_echoes_origin=True)
 _asgi_decide = adapters.asgi_decide
 _request_values = adapters.asgi_request_values
+_apply_text = adapters.apply_text
 _ALLOWED = Reason.ALLOWED
 
 
@@ -186,29 +187,25 @@ def _translate(options: Mapping[str, Any], warned: set[str]) -> Policy:
     )
 
 
-def _snapshot(value: Any) -> Any:
-    """A config value as compared between requests (a list the app changes
-    in place is seen as changed)."""
-    if isinstance(value, (list, set, tuple, frozenset)):
-        return tuple(value)
-    return value
-
-
 class _Options:
     """One call's arguments, and the Policy they make with an app's config.
 
-    The Policy is rebuilt only when a config value it reads changes: a
-    request costs one ``config.get`` per option left at None, and a
-    comparison.
+    The Policy is rebuilt only when a config value it reads is replaced: a
+    request costs one ``config.get`` per option left at None, and a tuple
+    comparison (the same objects compare equal without a look inside, so a
+    list changed in place goes unseen: assign a new value).
     """
 
-    __slots__ = ("given", "missing", "log_refusals", "_built", "_warned")
+    __slots__ = ("given", "missing", "log_refusals", "_keys", "_defaults", "_built",
+                 "_warned")
 
     def __init__(self, arguments: Mapping[str, Any], log_refusals: bool = False) -> None:
         self.given = {k: v for k, v in arguments.items() if v is not None}
         self.missing = tuple((key, DEFAULTS[key], name) for name, key in _OPTIONS
                              if name not in self.given)
         self.log_refusals = bool(log_refusals)
+        self._keys = tuple(key for key, _, _ in self.missing)
+        self._defaults = tuple(default for _, default, _ in self.missing)
         self._built: tuple[Any, Any] = (None, None)  # (config key, matcher)
         self._warned: set[str] = set()
         # What the arguments decide on their own is checked now: a bad
@@ -223,9 +220,9 @@ class _Options:
 
     def policy(self, config: Any) -> Any:
         """The matcher for requests under ``config`` (the app's)."""
-        key = [_snapshot(config.get(k, d)) for k, d, _ in self.missing]
+        key = tuple(map(config.get, self._keys, self._defaults))
         built_key, matcher = self._built
-        if key != built_key or matcher is None:
+        if matcher is None or key != built_key:
             options = dict(self.given)
             for (_, _, name), value in zip(self.missing, key):
                 options[name] = value
@@ -241,9 +238,10 @@ class _Options:
         decision = _asgi_decide(policy, scope)
         if self.log_refusals and not decision.allowed:
             _log(decision, scope, policy)
+        # The shared merge (the WSGI middleware's): the response's CORS
+        # headers replaced, its Vary merged token by token.
         headers = response.headers
-        write_over(list(headers.keys()), lambda: ", ".join(headers.getlist("Vary")),
-                   headers.__setitem__, headers.__delitem__, decision.headers)
+        headers[:] = _apply_text(list(headers), decision.headers)
         setattr(response, _APPLIED, True)
         return response
 
