@@ -452,3 +452,16 @@ def test_served_websocket_origin_check(server: Server) -> None:
 def test_quart_pattern_text_is_what_the_regex_holds() -> None:
     # The attack regex is quart-cors's README example, unchanged.
     assert SUBDOMAINS.match(ATTACKER) and not re.fullmatch(SUBDOMAINS, ATTACKER)
+
+
+def test_the_dialect_is_shown_and_audited() -> None:
+    from corsfast._audit import audit
+
+    with pytest.warns(PolicyWarning, match="plain-http"):
+        policy = Policy(allow_origins=["http://shop.example"], allow_credentials=True,
+                        dialect=QUART)
+    assert "quart-cors" in repr(policy)
+    found = {f.code: f.severity for f in audit(policy)}
+    assert found["loose-origin-syntax"] == "low"
+    assert "high" in found.values()  # a plain-http origin with credentials
+    assert QUART.differences() and not QUART.problems()
