@@ -5,7 +5,7 @@ for every input (tests and the fuzz target check it). Read this file to
 learn what corsfast decides; read the .pyx to see how it does so cheaply.
 Headings in quotes cite docs/spec.md; URLs cite the WHATWG Fetch Standard.
 
-(About 480 lines: the whole of the request rules, in the order of the
+(About 500 lines: the whole of the request rules, in the order of the
 compiled module, so the two read side by side.)
 """
 

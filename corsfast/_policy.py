@@ -13,7 +13,7 @@ deep copies of a policy share its set (a copy is the policy itself); a
 pickled policy carries a snapshot of the set's members and unpickles with
 a new set of its own, unconnected to the running one.
 
-(About 440 lines: the constructor checks every argument in the order
+(About 490 lines: the constructor checks every argument in the order
 docs/spec.md lists the rules, so that one ConfigError can name them all;
 the warnings a policy raises at construction, and the helper the
 middleware use to take a policy or its arguments, sit beside it.)

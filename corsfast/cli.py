@@ -1,6 +1,6 @@
 """The ``corsfast`` command: check, audit, validate, probe, bench, demo.
 
-(About 660 lines: one section per subcommand, each its options, epilog
+(About 680 lines: one section per subcommand, each its options, epilog
 and output; the work itself is in _hints, _audit, _probe and _bench.)
 
 Exit codes: 0 when allowed / clean, 1 when refused / something found,

@@ -15,6 +15,9 @@ with the same options become one :class:`corsfast.Policy` in the
 corsfast's own, as data), ``"*"`` one more; per request the engine is
 asked with those policies in that order, and the first that does not
 refuse the origin answers. docs/aiohttp.md lists the differences.
+
+(About 490 lines: aiohttp-cors's whole public API, each class with the
+option parsing its peer does; the request path is in _aiohttp_io.py.)
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ read without calling their methods, and everything else goes through the
 same Python protocol the twin uses, in the same order. Nothing handed over
 is changed: a start message is copied, a header list only read.
 
-(About 440 lines: the ASGI and WSGI pieces share the header code, and each
-section has its twin, in the same order, in _adapters_py.py.)
+(About 680 lines: the ASGI and WSGI pieces share the header code and the
+per-request configuration (Live, Tally), and each section has its twin,
+in the same order, in _adapters_py.py.)
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
