@@ -108,7 +108,7 @@ class _State:
         set_(self, "single", single)
         set_(self, "router", target if policies is None and isinstance(target, Router)
              else None)
-        set_(self, "tally", live.tally)
+        set_(self, "tally", live.tally if self.router is None else None)
         set_(self, "shadow", live.shadow)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -122,7 +122,8 @@ class _State:
         return None, self.live.policy
 
     def count(self, decision: Any, policy: Optional[Policy]) -> None:
-        (self.tally if self.router is None else tally_for(self.live, policy)).add(decision)
+        tally = self.tally
+        (tally_for(self.live, policy) if tally is None else tally).add(decision)
 
 
 class CORSMiddleware:
@@ -265,11 +266,10 @@ class CORSMiddleware:
             return None, None
         return _wsgi_decide(plain, env), plain
 
-    def _settled(self, state: _State, env: Any, decision: Any,
-                 policy: Optional[Policy]) -> Optional[bytes]:
-        """Count a final decision; report a refusal and a disagreement.
-        The debug body of a refused preflight, or None."""
-        state.count(decision, policy)
+    def _reported(self, state: _State, env: Any, decision: Any,
+                  policy: Optional[Policy]) -> Optional[bytes]:
+        """Report a refusal and a disagreement; the debug body of a refused
+        preflight, or None."""
         if state.shadow is not None:
             self._shadow.wsgi(decision, env, state.shadow)
         if self._report is not None and not decision.allowed:
@@ -287,7 +287,12 @@ class CORSMiddleware:
             env[_KEY] = state  # decided in process_response, with this state
             return
         env[_KEY] = decision
-        self._act(resp, decision, self._settled(state, env, decision, policy))
+        tally = state.tally  # None with a router: the route's counters
+        (tally_for(state.live, policy) if tally is None else tally).add(decision)
+        body = None
+        if state.shadow is not None or (self._report is not None and not decision.allowed):
+            body = self._reported(state, env, decision, policy)
+        self._act(resp, decision, body)
 
     def process_response(self, req: Any, resp: Any, resource: Any,
                          req_succeeded: bool) -> None:
@@ -297,7 +302,8 @@ class CORSMiddleware:
             state = decision
             decision, policy = self._decide_environ(
                 state, env, _route_methods(resp, req_succeeded))
-            body = self._settled(state, env, decision, policy)
+            state.count(decision, policy)
+            body = self._reported(state, env, decision, policy)
             self._finish(resp, decision, req_succeeded, body)
         elif decision is not None:
             _write(resp, decision.headers)
@@ -331,9 +337,11 @@ class CORSMiddleware:
 
     def _settled_async(self, state: _State, req: Any, decision: Any,
                        policy: Optional[Policy], asked: tuple[Any, ...]) -> Optional[bytes]:
-        """``_settled`` for an ASGI request, whose values come from Falcon's
-        request (built into an environ only when there is more to do)."""
-        state.count(decision, policy)
+        """Count a final decision of an ASGI request, and report it as
+        ``_reported`` does, with the values of Falcon's request (built into
+        an environ only when there is more to do)."""
+        tally = state.tally  # None with a router: the route's counters
+        (tally_for(state.live, policy) if tally is None else tally).add(decision)
         shadowed = state.shadow is not None
         if shadowed or (self._report is not None and not decision.allowed):
             env = environ_of(req.method, req.get_header("Origin"),
