@@ -16,7 +16,10 @@ Given ``allow_methods`` (or a :class:`corsfast.Policy` or
 :class:`corsfast.Router`) it answers preflights from that list in
 ``process_request``, before routing, as :class:`corsfast.wsgi.CORSMiddleware`
 does; every other ``Policy`` keyword argument is taken too, with
-``preflight_passthrough``, ``block_refused`` and ``log_refusals``. The
+``preflight_passthrough``, ``block_refused`` and the live-policy and
+reporting options of :class:`corsfast.wsgi.CORSMiddleware`
+(``log_refusals``, ``on_refusal``, ``debug``, ``shadow``, ``on_shadow``;
+``reconfigure`` and ``stats``). The
 decision's headers are written in ``process_response`` through Falcon's
 header API, which Falcon also runs for error responses. docs/falcon.md
 lists where the answers differ from Falcon's.
@@ -24,142 +27,44 @@ lists where the answers differ from Falcon's.
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from typing import Any, Optional, Union
 
-from .._dialect import Dialect
 from .._engine import adapters, check_request
 from .._headers import TOUCHED, write_over
-from .._logging import log_environ_refusal, log_refusal
+from .._live import KEEP, Controls, OnRefusal, OnShadow, Reporter, Shadow
 from .._policy import ConfigError, Policy, policy_from_arguments, warn_if_no_origin
 from .._reason import Reason
 from .._router import Router
+from ._falcon_options import FALCON, NO_ROUTE, ROUTE_DEFAULTS, Policies, credentials
+from ._live import environ_of, tally_for
 
 __all__ = ["CORSMiddleware", "FALCON"]
 
-_KEY = "corsfast.decision"  # where the decision waits between the two hooks
+# Where the decision waits between the two hooks; for a preflight waiting
+# for the route's Allow, the _State that decides it.
+_KEY = "corsfast.decision"
 _wsgi_decide = adapters.wsgi_decide
 
-# How Falcon's CORSMiddleware answers differ from corsfast's own, as data
-# (corsfast/_dialect.py): the requested header names are echoed as sent, a
-# preflight that asked for none still gets "access-control-allow-headers: *",
-# and "*" is sent only to requests with an Origin (so with "vary: origin").
-FALCON = Dialect("falcon", echo_request_headers=True, unasked_allow_headers="*",
-                 vary_with_static_star=True)
-
-# The route-aware defaults, as cors_enable=True answers: any header a
-# browser may ask for (authorization must be named), a day of caching.
-_ROUTE_DEFAULTS = {"allow_headers": ("*", "authorization"), "max_age": 86400,
-                   "dialect": FALCON}
-_DEFERRED = object()      # a preflight waiting for the route's Allow
-_NO_ROUTE = "no route"    # no route, or one without Allow: every preflight refused
-_MAX_DERIVED = 256        # policies kept per distinct Allow value
 _FALLBACK = (Reason.NOT_CORS, Reason.ORIGIN_NOT_ALLOWED)
-
-
-def _credentials(kwargs: dict[str, Any]) -> Optional[list[str]]:
-    """Falcon's ``allow_credentials``: ``None``, ``"*"``, an origin or a list
-    of them (corsfast's ``True``/``False`` pass through). Returns the origins
-    that get credentials when Falcon's list form is used, else None; the
-    keyword arguments are left with a bool."""
-    given = kwargs.get("allow_credentials")
-    if given is None or isinstance(given, bool):
-        kwargs["allow_credentials"] = bool(given)
-        return None
-    star = kwargs.get("allow_origins", "*") == "*"
-    if given == "*":
-        if star:
-            raise ConfigError([
-                "allow_credentials='*' with allow_origins='*' would send every "
-                "origin's own name back with credentials, so any site could read "
-                "responses as the user; list the trusted origins instead: "
-                "allow_credentials=['https://app.example.com'], or "
-                "allow_origins=[...] with allow_credentials=True"])
-        kwargs["allow_credentials"] = True
-        return None
-    listed = [given] if isinstance(given, str) else list(given)
-    if "*" in listed:
-        raise ConfigError(["allow_credentials: '*' passed to allow_credentials "
-                           "inside a list; list the origins that get credentials"])
-    kwargs["allow_credentials"] = False
-    if not star:  # credentials only for origins allow_origins lets in
-        allowed = kwargs["allow_origins"]
-        allowed = [allowed] if isinstance(allowed, str) else list(allowed)
-        listed = [origin for origin in listed if origin in allowed]
-    return listed
-
-
-class _Policies:
-    """What one middleware decides with: a Policy, or (with Falcon's list of
-    credentialed origins) a credentialed Policy asked first and the plain
-    one for every origin it does not allow; in route-aware mode, one pair
-    per set of methods a route allows, built on first use."""
-
-    __slots__ = ("kwargs", "credentialed", "derived")
-
-    def __init__(self, kwargs: dict[str, Any], credentialed: Optional[list[str]]) -> None:
-        self.kwargs = kwargs
-        self.credentialed = credentialed
-        self.derived: dict[Any, tuple[Optional[Policy], Policy]] = {}
-
-    def pair(self, methods: Any) -> tuple[Optional[Policy], Policy]:
-        """The (credentialed or None, plain) policies for ``methods``."""
-        found = self.derived.get(methods)
-        if found is None:
-            try:
-                found = self._build(methods)
-            except ConfigError:
-                if methods is None or methods is _NO_ROUTE:
-                    raise
-                # An Allow no policy can list (CONNECT, a bad token): the
-                # route allows no preflight.
-                found = self.pair(_NO_ROUTE)
-            if len(self.derived) < _MAX_DERIVED:
-                self.derived[methods] = found
-        return found
-
-    def _build(self, methods: Any) -> tuple[Optional[Policy], Policy]:
-        kwargs = dict(self.kwargs)
-        if methods is _NO_ROUTE:
-            # Not even GET, HEAD or POST: the route answers no preflight.
-            kwargs["allow_methods"] = ()
-            kwargs["dialect"] = dataclasses.replace(
-                kwargs.get("dialect", FALCON), always_allowed_methods=())
-        elif methods is not None:
-            kwargs["allow_methods"] = methods
-        if self.credentialed is None:
-            return None, Policy(**kwargs)
-        dialect = kwargs.get("dialect", FALCON)
-        if kwargs.get("allow_origins", "*") == "*":
-            # The answer now depends on the origin: caches must key on it.
-            kwargs["dialect"] = dataclasses.replace(dialect, vary_with_static_star=True)
-        plain = Policy(**kwargs)
-        try:
-            credentialed = Policy(**{**kwargs, "allow_origins": self.credentialed,
-                                     "allow_credentials": True})
-        except ConfigError as exc:
-            # The entries at fault are the user's allow_credentials ones.
-            raise ConfigError([re.sub(r"^allow_origins\b", "allow_credentials", line)
-                               for line in exc.errors]) from None
-        return credentialed, plain
 
 
 def _route_methods(resp: Any, req_succeeded: bool) -> Any:
     """The methods the matched route allows, from the ``Allow`` its
     responder set (Falcon's default OPTIONS responder, or the resource's own
-    ``on_options``); ``_NO_ROUTE`` when the route failed or set no ``Allow``."""
+    ``on_options``); ``NO_ROUTE`` when the route failed or set no ``Allow``."""
     allow = resp.get_header("Allow") if req_succeeded else None
     methods = tuple(m.strip(" \t") for m in allow.split(",")) if allow else ()
-    return tuple(m for m in methods if m) or _NO_ROUTE
+    return tuple(m for m in methods if m) or NO_ROUTE
 
 
-def _answer(resp: Any, status: Any) -> None:
-    """Answer in process_request: an empty body, and Falcon skips routing
-    and the responder."""
+def _answer(resp: Any, status: Any, body: Optional[bytes]) -> None:
+    """Answer here: an empty body (or ``debug``'s words), and in
+    process_request Falcon then skips routing and the responder."""
     resp.status = status
     resp.text = None
-    resp.data = b""
+    resp.data = body or b""
+    if body:
+        resp.content_type = "text/plain; charset=utf-8"
     resp.complete = True
 
 
@@ -175,15 +80,71 @@ def _write(resp: Any, ours: tuple[tuple[str, str], ...]) -> None:
                resp.delete_header, ours, keep_app_origin=True)
 
 
+class _State:
+    """What one request decides with, read once by ``process_request`` and,
+    for a preflight deferred to ``process_response``, stashed beside the
+    request so that the second hook decides with the same one: the ``Live``
+    value (corsfast/_live.py: the policy or router, counters, shadow), the
+    Falcon-option policies (``policies``, None once reconfigured), and the
+    shortcuts the hooks take. ``reconfigure`` builds a new one."""
+
+    __slots__ = ("live", "policies", "single", "router", "route_aware", "tally", "shadow")
+
+    live: Any
+    policies: Optional[Policies]
+    single: Optional[Policy]
+    router: Optional[Router]
+    route_aware: bool
+    tally: Any
+    shadow: Any
+
+    def __init__(self, live: Any, policies: Optional[Policies], route_aware: bool,
+                 single: Optional[Policy]) -> None:
+        set_ = object.__setattr__
+        target = live.policy
+        set_(self, "live", live)
+        set_(self, "policies", policies)
+        set_(self, "route_aware", route_aware)
+        set_(self, "single", single)
+        set_(self, "router", target if policies is None and isinstance(target, Router)
+             else None)
+        set_(self, "tally", live.tally if self.router is None else None)
+        set_(self, "shadow", live.shadow)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("_State is immutable; build a new one")
+
+    def pair(self, path: str, methods: Any) -> tuple[Optional[Policy], Optional[Policy]]:
+        if self.policies is not None:
+            return self.policies.pair(methods)
+        if self.router is not None:
+            return None, self.router.lookup(path)
+        return None, self.live.policy
+
+    def count(self, decision: Any, policy: Optional[Policy]) -> None:
+        tally = self.tally
+        (tally_for(self.live, policy) if tally is None else tally).add(decision)
+
+
 class CORSMiddleware:
     """CORS for Falcon apps, decided by the corsfast engine.
 
     On ``falcon.App`` (WSGI) Falcon calls ``process_request`` and
     ``process_response``; on ``falcon.asgi.App`` the ``*_async`` hooks.
+
+    ``log_refusals=True`` logs each refusal with its fix;
+    ``on_refusal(decision, info)`` gets each one with escaped values;
+    ``debug=True`` puts what to change in a refused preflight's body;
+    ``shadow`` (a Policy or Router) is decided beside the enforced policy
+    and each disagreement handed to ``on_shadow(info)``. :meth:`reconfigure`
+    puts a corsfast ``Policy`` or ``Router`` in force while requests run,
+    in place of the Falcon options the middleware was built with (the
+    route-aware preflight answers end with them); :meth:`stats` reads the
+    decision counters (docs/falcon.md "Live policies").
     """
 
-    __slots__ = ("policy", "preflight_passthrough", "block_refused", "log_refusals",
-                 "route_aware", "_policies", "_router", "_single")
+    __slots__ = ("preflight_passthrough", "block_refused", "log_refusals", "debug",
+                 "_controls", "_state", "_report", "_reporter", "_shadow")
 
     def __init__(
         self,
@@ -192,14 +153,18 @@ class CORSMiddleware:
         preflight_passthrough: bool = False,
         block_refused: bool = False,
         log_refusals: bool = False,
+        on_refusal: Optional[OnRefusal] = None,
+        debug: bool = False,
+        shadow: Union[Policy, Router, None] = None,
+        on_shadow: Optional[OnShadow] = None,
         **policy_kwargs: Any,
     ) -> None:
-        self.route_aware = policy is None and "allow_methods" not in policy_kwargs
-        self._router: Optional[Router] = None
+        route_aware = policy is None and "allow_methods" not in policy_kwargs
+        policies: Optional[Policies] = None
         if policy is None:
             kwargs = dict(policy_kwargs)
-            if self.route_aware:
-                kwargs = {**_ROUTE_DEFAULTS, **kwargs}
+            if route_aware:
+                kwargs = {**ROUTE_DEFAULTS, **kwargs}
             kwargs.setdefault("allow_origins", "*")  # Falcon's default
             origins = kwargs["allow_origins"]
             if not isinstance(origins, str):
@@ -208,58 +173,91 @@ class CORSMiddleware:
                 raise ConfigError(["allow_origins: '*' passed to allow_origins "
                                    "inside a list; write allow_origins='*' for "
                                    "every origin"])
-            credentialed = _credentials(kwargs)
-            self._policies: Optional[_Policies] = _Policies(kwargs, credentialed)
+            credentialed = credentials(kwargs)
+            policies = Policies(kwargs, credentialed)
             # Built now, so that a bad option fails here and not at a request.
-            pair = self._policies.pair(() if self.route_aware else None)
-            self.policy: Union[Policy, Router] = pair[1]
-            self._single: Optional[Policy] = (
-                pair[1] if pair[0] is None and not self.route_aware else None)
+            pair = policies.pair(() if route_aware else None)
+            target: Union[Policy, Router] = pair[1]
+            single = pair[1] if pair[0] is None and not route_aware else None
+            if single is not None:
+                policies = None  # one policy: nothing Falcon-specific left
             warn_if_no_origin("CORSMiddleware", [p for p in pair if p is not None])
         else:
-            policy = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
-            if not isinstance(policy, (Policy, Router)):
-                raise TypeError("CORSMiddleware: policy must be a corsfast.Policy or "
-                                f"corsfast.Router, got {type(policy).__name__}")
-            self.policy = policy
-            self._policies = None
-            self._router = policy if isinstance(policy, Router) else None
-            self._single = policy if isinstance(policy, Policy) else None
+            target = policy_from_arguments("CORSMiddleware", policy, policy_kwargs)
+            single = target if isinstance(target, Policy) else None
+        self._controls = Controls("CORSMiddleware", any_lookup=False)
+        self._state = _State(self._controls.build(target, shadow), policies, route_aware,
+                             single)
         self.preflight_passthrough = bool(preflight_passthrough)
         self.block_refused = bool(block_refused)
         self.log_refusals = bool(log_refusals)
+        self.debug = bool(debug)
+        self._reporter = Reporter(log_refusals, on_refusal, debug)
+        self._report = self._reporter.wsgi if self._reporter.active else None
+        self._shadow = Shadow(on_shadow)
 
-    def _pair(self, path: str, methods: Any) -> tuple[Optional[Policy], Optional[Policy]]:
-        if self._policies is not None:
-            return self._policies.pair(methods)
-        if self._router is not None:
-            return None, self._router.lookup(path)
-        return None, self.policy  # type: ignore[return-value]
+    # -- live configuration ------------------------------------------------------------
 
-    def _act(self, resp: Any, decision: Any) -> None:
+    @property
+    def policy(self) -> Union[Policy, Router]:
+        """The policy or router in force (built from Falcon's options, the
+        policy for origins without credentials and, route-aware, for a route
+        that allows no method)."""
+        return self._state.live.policy  # type: ignore[no-any-return]
+
+    @property
+    def route_aware(self) -> bool:
+        """Whether preflights take their methods from the matched route."""
+        return bool(self._state.route_aware)
+
+    def reconfigure(self, policy: Union[Policy, Router], *, shadow: Any = KEEP) -> None:
+        """Serve every later request with ``policy`` (a corsfast Policy or
+        Router), in place of whatever was in force, Falcon's options
+        included: one reference swap, so each request (both of its hooks)
+        sees the old configuration or the new one. ``shadow`` replaces the
+        shadow policy (None drops it); left out, the shadow in force stays.
+        A TypeError leaves everything as it was."""
+        if shadow is KEEP:
+            old = self._state.shadow
+            shadow = None if old is None else old.policy
+        live = self._controls.build(policy, shadow)
+        self._state = _State(live, None, False, policy if isinstance(policy, Policy) else None)
+
+    def stats(self) -> dict[str, Any]:
+        """Decisions counted by kind and Reason name since the middleware
+        was built; with a router, ``routes`` holds the same per prefix."""
+        return self._controls.stats(self._state.live)
+
+    # -- shared by both protocols ------------------------------------------------------
+
+    def _act(self, resp: Any, decision: Any, body: Optional[bytes]) -> None:
         if decision.preflight:
             if not self.preflight_passthrough:
-                _answer(resp, decision.status)
+                _answer(resp, decision.status, body)
         elif self.block_refused and not decision.allowed:
-            _answer(resp, 403)
+            _answer(resp, 403, None)
 
-    def _finish(self, resp: Any, decision: Any, req_succeeded: bool) -> None:
+    def _finish(self, resp: Any, decision: Any, req_succeeded: bool,
+                body: Optional[bytes]) -> None:
         """A deferred preflight, decided with the route's methods; an error
         response (no route, a raising responder) keeps its status."""
         resp.delete_header("Allow")
         if req_succeeded and not self.preflight_passthrough:
             resp.status = decision.status
             resp.text = None
-            resp.data = b""
+            resp.data = body or b""
+            if body:
+                resp.content_type = "text/plain; charset=utf-8"
         _write(resp, decision.headers)
 
     # -- WSGI (falcon.App) ---------------------------------------------------------------
 
-    def _decide_environ(self, env: Any, methods: Any) -> tuple[Any, Optional[Policy]]:
-        single = self._single  # one policy for every request: no pair to find
+    def _decide_environ(self, state: _State, env: Any,
+                        methods: Any) -> tuple[Any, Optional[Policy]]:
+        single = state.single  # one policy for every request: no pair to find
         if single is not None:
             return _wsgi_decide(single, env), single
-        credentialed, plain = self._pair(env.get("PATH_INFO", ""), methods)
+        credentialed, plain = state.pair(env.get("PATH_INFO", ""), methods)
         if credentialed is not None:
             decision = _wsgi_decide(credentialed, env)
             if decision.reason not in _FALLBACK:
@@ -268,41 +266,57 @@ class CORSMiddleware:
             return None, None
         return _wsgi_decide(plain, env), plain
 
+    def _reported(self, state: _State, env: Any, decision: Any,
+                  policy: Optional[Policy]) -> Optional[bytes]:
+        """Report a refusal and a disagreement; the debug body of a refused
+        preflight, or None."""
+        if state.shadow is not None:
+            self._shadow.wsgi(decision, env, state.shadow)
+        if self._report is not None and not decision.allowed:
+            return self._report(decision, env, policy)
+        return None
+
     def process_request(self, req: Any, resp: Any) -> None:
         env = req.env
-        decision, policy = self._decide_environ(env, () if self.route_aware else None)
+        state = self._state  # read once: this request sees one configuration
+        decision, policy = self._decide_environ(
+            state, env, () if state.route_aware else None)
         if decision is None:
             return
-        if decision.preflight and self.route_aware:
-            env[_KEY] = _DEFERRED
+        if decision.preflight and state.route_aware:
+            env[_KEY] = state  # decided in process_response, with this state
             return
         env[_KEY] = decision
-        if self.log_refusals and not decision.allowed:
-            log_environ_refusal(decision, env, policy)
-        self._act(resp, decision)
+        tally = state.tally  # None with a router: the route's counters
+        (tally_for(state.live, policy) if tally is None else tally).add(decision)
+        body = None
+        if state.shadow is not None or (self._report is not None and not decision.allowed):
+            body = self._reported(state, env, decision, policy)
+        self._act(resp, decision, body)
 
     def process_response(self, req: Any, resp: Any, resource: Any,
                          req_succeeded: bool) -> None:
         env = req.env
         decision = env.get(_KEY)
-        if decision is _DEFERRED:
+        if type(decision) is _State:
+            state = decision
             decision, policy = self._decide_environ(
-                env, _route_methods(resp, req_succeeded))
-            if self.log_refusals and not decision.allowed:
-                log_environ_refusal(decision, env, policy)
-            self._finish(resp, decision, req_succeeded)
+                state, env, _route_methods(resp, req_succeeded))
+            state.count(decision, policy)
+            body = self._reported(state, env, decision, policy)
+            self._finish(resp, decision, req_succeeded, body)
         elif decision is not None:
             _write(resp, decision.headers)
 
     # -- ASGI (falcon.asgi.App) ----------------------------------------------------------
 
-    def _decide_request(self, req: Any,
+    def _decide_request(self, state: _State, req: Any,
                         methods: Any) -> tuple[Any, Optional[Policy], tuple[Any, ...]]:
-        single = self._single  # one policy for every request: no pair to find
+        single = state.single  # one policy for every request: no pair to find
         credentialed: Optional[Policy] = None
         plain: Optional[Policy] = single
         if single is None:
-            credentialed, plain = self._pair(req.scope.get("path", ""), methods)
+            credentialed, plain = state.pair(req.scope.get("path", ""), methods)
         if plain is None:
             return None, None, ()
         # Falcon has already read the scope's headers (an ASGI server may
@@ -321,32 +335,44 @@ class CORSMiddleware:
                 return decision, credentialed, asked
         return check_request(plain, method, origin, *asked), plain, asked
 
-    def _log(self, req: Any, decision: Any, policy: Any, asked: tuple[Any, ...]) -> None:
-        log_refusal(decision, req.method, req.get_header("Origin"), req.scope.get("path"),
-                    *asked, policy=policy)
+    def _settled_async(self, state: _State, req: Any, decision: Any,
+                       policy: Optional[Policy], asked: tuple[Any, ...]) -> Optional[bytes]:
+        """Count a final decision of an ASGI request, and report it as
+        ``_reported`` does, with the values of Falcon's request (built into
+        an environ only when there is more to do)."""
+        tally = state.tally  # None with a router: the route's counters
+        (tally_for(state.live, policy) if tally is None else tally).add(decision)
+        shadowed = state.shadow is not None
+        if shadowed or (self._report is not None and not decision.allowed):
+            env = environ_of(req.method, req.get_header("Origin"),
+                             req.scope.get("path"), asked)
+            if shadowed:
+                self._shadow.wsgi(decision, env, state.shadow)
+            if self._report is not None and not decision.allowed:
+                return self._report(decision, env, policy)
+        return None
 
     async def process_request_async(self, req: Any, resp: Any) -> None:
+        state = self._state  # read once: this request sees one configuration
         decision, policy, asked = self._decide_request(
-            req, () if self.route_aware else None)
+            state, req, () if state.route_aware else None)
         if decision is None:
             return
         scope = req.scope
-        if decision.preflight and self.route_aware:
-            scope[_KEY] = _DEFERRED
+        if decision.preflight and state.route_aware:
+            scope[_KEY] = state  # decided in process_response, with this state
             return
-        if self.log_refusals and not decision.allowed:
-            self._log(req, decision, policy, asked)
         scope[_KEY] = decision
-        self._act(resp, decision)
+        self._act(resp, decision, self._settled_async(state, req, decision, policy, asked))
 
     async def process_response_async(self, req: Any, resp: Any, resource: Any,
                                      req_succeeded: bool) -> None:
         decision = req.scope.get(_KEY)
-        if decision is _DEFERRED:
+        if type(decision) is _State:
+            state = decision
             decision, policy, asked = self._decide_request(
-                req, _route_methods(resp, req_succeeded))
-            if self.log_refusals and not decision.allowed:
-                self._log(req, decision, policy, asked)
-            self._finish(resp, decision, req_succeeded)
+                state, req, _route_methods(resp, req_succeeded))
+            body = self._settled_async(state, req, decision, policy, asked)
+            self._finish(resp, decision, req_succeeded, body)
         elif decision is not None:
             _write(resp, decision.headers)

@@ -53,14 +53,17 @@ from .._config import closest_name
 from .._dialect import Dialect
 from .._engine import adapters
 from .._headers import write_over
+from .._live import KEEP, OnRefusal, OnShadow, check_target
 from .._logging import log_environ_refusal
 from .._policy import ConfigError, Policy, warn_if_no_origin
+from .._router import Router
 from ..wsgi import CORSMiddleware, past_middleware
 from ._flask_resources import PathPolicies as _PathPolicies
 from ._flask_resources import is_regex as _is_regex
 from ._flask_resources import path_matcher_for as _path_matcher
 from ._flask_resources import resources as _resources
 from ._flask_resources import router as _router
+from ._live import merged_stats
 from ._match import origin_regex
 
 if TYPE_CHECKING:
@@ -137,6 +140,21 @@ class CORSOptions(TypedDict, total=False):
     allow_private_network: bool
     intercept_exceptions: bool
     log_refusals: bool
+
+
+
+class CORSExtensionOptions(CORSOptions, total=False):
+    """``CORS``'s and ``init_app``'s keywords: flask-cors's options and
+    corsfast's live-policy ones (docs/flask.md "Live policies"), which are
+    options of the extension, not of a resource."""
+
+    on_refusal: Optional[OnRefusal]
+    debug: bool
+    shadow: Union[Policy, Router, None]
+    on_shadow: Optional[OnShadow]
+
+
+_LIVE_OPTIONS = ("on_refusal", "debug", "shadow", "on_shadow")
 
 # How flask-cors's answers differ from corsfast's own, as data (see
 # corsfast/_dialect.py). Every preflight method must be listed (GET, HEAD
@@ -367,14 +385,28 @@ class CORS:
     router: each request is decided once, before Flask sees it, and the
     answer is written as the response starts. On a blueprint (which has no
     ``wsgi_app``) it works from an ``after_request`` hook instead.
+
+    Besides flask-cors's options it takes ``on_refusal``, ``debug``,
+    ``shadow`` and ``on_shadow`` as :class:`corsfast.wsgi.CORSMiddleware`
+    does, and has its ``reconfigure``, ``stats`` and ``policy``: on the
+    apps it wraps, :meth:`reconfigure` puts a corsfast ``Policy`` or
+    ``Router`` in force in place of the flask-cors options (requests with
+    and without Origin alike). ``@cross_origin`` views and blueprint hooks
+    keep the options they were given (docs/flask.md "Live policies").
     """
 
-    def __init__(self, app: Any = None, **kwargs: Unpack[CORSOptions]) -> None:
+    def __init__(self, app: Any = None, **kwargs: Unpack[CORSExtensionOptions]) -> None:
+        self._live_options = {key: kwargs.pop(key) for key in _LIVE_OPTIONS  # type: ignore[misc]
+                              if key in kwargs}
         self._options = kwargs
+        self._installed: list[tuple[CORSMiddleware, ...]] = []
         if app is not None:
             self.init_app(app, **kwargs)
 
-    def init_app(self, app: Any, **kwargs: Unpack[CORSOptions]) -> None:
+    def init_app(self, app: Any, **kwargs: Unpack[CORSExtensionOptions]) -> None:
+        live = {**self._live_options,
+                **{key: kwargs.pop(key) for key in _LIVE_OPTIONS  # type: ignore[misc]
+                   if key in kwargs}}
         merged = _merged(app, self._options, kwargs)
         specs = _resources(merged.get("resources", r"/*"))
         rules = [(_path_matcher(key), _Rule(_merged(app, self._options, kwargs, extra)))
@@ -382,21 +414,61 @@ class CORS:
         if not rules:
             return
         if callable(getattr(app, "wsgi_app", None)):
-            _wrap(app, [key for key, _ in specs], rules)  # the middleware warns
+            # The middleware warns.
+            self._installed.append(_wrap(app, [key for key, _ in specs], rules, live))
         else:
             warn_if_no_origin("corsfast.contrib.flask", [rule.policy for _, rule in rules])
             _hook(app, rules)
 
+    # -- live configuration (the apps this extension wraps) --------------------------
 
-def _wrap(app: Any, keys: list[Any], rules: Resources) -> None:
-    """Install the middleware around ``app.wsgi_app``. Preflights pass
-    through to Flask (its own status and body); the decision's headers are
-    written on whatever Flask answers, errors included."""
+    @property
+    def policy(self) -> Any:
+        """The policy or router in force for requests with an Origin on the
+        first app this extension wraps (None before ``init_app``)."""
+        return self._installed[0][0].policy if self._installed else None
+
+    def reconfigure(self, policy: Union[Policy, Router], *, shadow: Any = KEEP) -> None:
+        """Serve every later request on the wrapped apps with ``policy`` (a
+        corsfast Policy or Router), with or without Origin, in place of the
+        flask-cors options; ``shadow`` as in
+        :meth:`corsfast.wsgi.CORSMiddleware.reconfigure`. Each middleware
+        swaps one reference, so a request sees the old configuration or the
+        new one. A TypeError leaves everything as it was."""
+        check_target("CORS", policy, any_lookup=False)
+        if shadow is not KEEP and shadow is not None:
+            check_target("CORS shadow", shadow, any_lookup=False)
+        for middlewares in self._installed:
+            for middleware in middlewares:
+                middleware.reconfigure(policy, shadow=shadow)
+
+    def stats(self) -> dict[str, Any]:
+        """The wrapped apps' decisions, counted by kind and Reason name as
+        ``corsfast.wsgi.CORSMiddleware.stats`` counts them."""
+        empty: dict[str, Any] = {"preflight": {}, "actual": {}, "websocket": {}}
+        return merged_stats(empty, *(m.stats() for ms in self._installed for m in ms))
+
+
+class _Nowhere:
+    """A router with no policy for any path: requests pass through."""
+
+    def lookup(self, path: str) -> None:
+        return None
+
+
+def _wrap(app: Any, keys: list[Any], rules: Resources,
+          live: dict[str, Any]) -> tuple[CORSMiddleware, ...]:
+    """Install the middleware around ``app.wsgi_app``, and return it (two
+    when requests without Origin get another answer). Preflights pass
+    through to Flask (its own status and body; with ``debug`` they are
+    answered here, so that a refused one can carry the fix); the decision's headers
+    are written on whatever Flask answers, errors included."""
     wsgi_app = app.wsgi_app
     with_origin = _router(keys, rules, _policy_of)
     without = _router(keys, rules, _without_origin)
-    core = CORSMiddleware(wsgi_app, with_origin, preflight_passthrough=True,
-                          log_refusals=any(rule.log_refusals for _, rule in rules))
+    passthrough = not live.get("debug")
+    core = CORSMiddleware(wsgi_app, with_origin, preflight_passthrough=passthrough,
+                          log_refusals=any(rule.log_refusals for _, rule in rules), **live)
     if isinstance(with_origin, _PathPolicies):
         # The middleware warns about one policy; a lookup it cannot read.
         warn_if_no_origin("corsfast.contrib.flask", [rule.policy for _, rule in rules])
@@ -405,11 +477,12 @@ def _wrap(app: Any, keys: list[Any], rules: Resources) -> None:
         same = without is with_origin
     if same:
         app.wsgi_app = core
-        return
+        return (core,)
     # Requests without Origin get another answer (flask-cors's '*', or
     # none with always_send=False): pick the middleware by Origin.
-    plain = (wsgi_app if without is None
-             else CORSMiddleware(wsgi_app, without, preflight_passthrough=True))
+    plain = CORSMiddleware(wsgi_app, _Nowhere() if without is None else without,
+                           preflight_passthrough=True, shadow=live.get("shadow"),
+                           on_shadow=live.get("on_shadow"))
 
     def cors_wsgi_app(environ: dict[str, Any], start_response: Any) -> Any:
         if "HTTP_ORIGIN" in environ:
@@ -417,6 +490,7 @@ def _wrap(app: Any, keys: list[Any], rules: Resources) -> None:
         return plain(environ, start_response)
 
     app.wsgi_app = cors_wsgi_app
+    return core, plain
 
 
 def _hook(app: Any, rules: Resources) -> None:
