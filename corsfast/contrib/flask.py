@@ -10,6 +10,11 @@ flask-cors's (``resources``, ``origins``, ``methods``, ``allow_headers``,
 places (defaults, then the app's ``CORS_*`` config, then keyword arguments,
 then per-resource options).
 
+(About 570 lines, past the usual 400: flask-cors's options and their
+precedence, the extension and the view decorator, and the live-policy
+methods of the extension; the resource matching is in _flask_resources.py.
+Moving the live-policy methods to a module of their own is the next split.)
+
 This module only translates: each set of options becomes one
 :class:`corsfast.Policy` in the ``FLASK`` dialect (how flask-cors's answers
 differ from corsfast's own, as data the engine reads), and the engine
