@@ -58,24 +58,28 @@ def raw(app: Quart, method: str, path: str, headers: list[tuple[bytes, bytes]]) 
 
     async def go() -> None:
         sent = False
+        finished = asyncio.Event()
 
         async def receive() -> dict[str, Any]:
             nonlocal sent
             if not sent:
                 sent = True
                 return {"type": "http.request", "body": b"", "more_body": False}
-            await asyncio.Event().wait()  # no disconnect: Quart cancels this
-            raise AssertionError("unreachable")
+            # As a server does: the client goes once the response is complete.
+            await finished.wait()
+            return {"type": "http.disconnect"}
 
         async def send(message: dict[str, Any]) -> None:
             messages.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                finished.set()
 
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
                  "method": method, "scheme": "http", "path": path,
                  "raw_path": path.encode(), "query_string": b"", "root_path": "",
                  "headers": [(b"host", b"localhost"), *headers],
                  "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80)}
-        await app(scope, receive, send)
+        await asyncio.wait_for(app(scope, receive, send), 30)
 
     asyncio.run(go())
     start = next(m for m in messages if m["type"] == "http.response.start")

@@ -32,6 +32,7 @@ difference.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 import warnings
 from datetime import timedelta
@@ -325,6 +326,17 @@ def cors(
     return app_or_blueprint
 
 
+async def _default_options(app: Any) -> Any:
+    """Quart's automatic OPTIONS answer: from Quart 0.23 it takes the app
+    context, before that nothing."""
+    if inspect.signature(app.make_default_options_response).parameters:
+        from quart.globals import app_ctx  # Quart >= 0.23
+
+        return await app.make_default_options_response(
+            app_ctx._get_current_object())  # type: ignore[attr-defined, unused-ignore]
+    return await app.make_default_options_response()
+
+
 def route_cors(
     *,
     allow_credentials: Optional[bool] = None,
@@ -364,7 +376,7 @@ def route_cors(
             after_this_request(route_after_request)
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             if provide_automatic_options and request.method == "OPTIONS":
-                return await app.make_default_options_response()
+                return await _default_options(app)
             return await make_response(await app.ensure_async(func)(*args, **kwargs))
 
         return wrapper  # type: ignore[return-value]
