@@ -361,9 +361,13 @@ def answer(start_response: Any, status: Any, headers: Any) -> list[bytes]:
     out = list(headers)
     if status != 204:  # RFC 9110 section 8.6: no Content-Length on a 204
         out.append(_EMPTY_LENGTH)
-    line = _STATUS_LINES.get(status)
-    start_response(f"{status} CORS" if line is None else line, out)
+    start_response(_status_line(status), out)
     return []
+
+
+def _status_line(status: Any) -> str:
+    line = _STATUS_LINES.get(status)
+    return f"{status} CORS" if line is None else line
 
 
 def answer_with_body(start_response: Any, status: Any, headers: Any,
@@ -373,8 +377,7 @@ def answer_with_body(start_response: Any, status: Any, headers: Any,
     out = list(headers)
     out.append(("content-type", "text/plain; charset=utf-8"))
     out.append(("content-length", str(len(body))))
-    line = _STATUS_LINES.get(status)
-    start_response(f"{status} CORS" if line is None else line, out)
+    start_response(_status_line(status), out)
     return [body]
 
 

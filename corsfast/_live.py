@@ -25,11 +25,12 @@ label or structured field carries the origin itself.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Callable, Optional
 
 from ._engine import adapters
-from ._logging import escape_for_log, log_refusal, logger, refusal_fix
+from ._logging import environ_values, escape_for_log, log_refusal, logger, refusal_fix
 from ._policy import Policy
 
 __all__ = ["KEEP", "Controls", "Reporter", "check_target"]
@@ -188,6 +189,8 @@ class Reporter:
 
     def asgi(self, decision: Any, scope: Any, policy: Any, kind: str = "") -> Optional[bytes]:
         """Report a refusal of an ASGI request; the debug body, or None."""
+        if not self._wanted(decision):
+            return None  # nothing would use the request's values: read none
         origin, acrm, acrh, acrpn = adapters.asgi_request_values(
             _get(scope, "headers", ()), decision.preflight)
         return self.report(decision, _get(scope, "method"), origin, _get(scope, "path"),
@@ -195,11 +198,16 @@ class Reporter:
 
     def wsgi(self, decision: Any, environ: Any, policy: Any) -> Optional[bytes]:
         """Report a refusal of a WSGI request; the debug body, or None."""
-        get = environ.get
-        return self.report(decision, get("REQUEST_METHOD"), get("HTTP_ORIGIN"),
-                           get("PATH_INFO"), get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-                           get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-                           get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"), policy)
+        if not self._wanted(decision):
+            return None
+        return self.report(decision, *environ_values(environ), policy)
+
+    def _wanted(self, decision: Any) -> bool:
+        """Whether a refusal has anywhere to go: a log enabled for INFO (a
+        disabled one costs nothing, docs/spec.md "Observability"), the
+        hook, or a debug body for a preflight."""
+        return ((self.log and logger.isEnabledFor(logging.INFO))
+                or self.on_refusal is not None or (self.debug and decision.preflight))
 
     def report(self, decision: Any, method: Any, origin: Any, path: Any, acrm: Any,
                acrh: Any, acrpn: Any, policy: Any, kind: str = "") -> Optional[bytes]:

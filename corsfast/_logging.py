@@ -31,8 +31,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Optional
 
-__all__ = ["MAX_LOG_VALUE", "escape_for_log", "log_environ_refusal", "log_refusal", "logger",
-           "refusal_fix"]
+__all__ = ["MAX_LOG_VALUE", "environ_values", "escape_for_log", "log_environ_refusal",
+           "log_refusal", "logger", "refusal_fix"]
 
 logger = logging.getLogger("corsfast")
 logger.addHandler(logging.NullHandler())
@@ -159,16 +159,23 @@ def log_refusal(
     return True
 
 
+def environ_values(environ: Any) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """A WSGI environ's (or a Django ``request.META``'s) request values, in
+    :func:`log_refusal`'s order: method, origin, path, then the three
+    Access-Control-Request-* headers."""
+    get = environ.get
+    return (get("REQUEST_METHOD"), get("HTTP_ORIGIN"), get("PATH_INFO"),
+            get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+            get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"))
+
+
 def log_environ_refusal(decision: Any, environ: Any, policy: Any = None,
                         fix_words: Optional[Callable[[str], str]] = None) -> bool:
     """:func:`log_refusal` with the request's values read from a WSGI
     environ (or a Django ``request.META``)."""
-    get = environ.get
-    return log_refusal(decision, get("REQUEST_METHOD"), get("HTTP_ORIGIN"),
-                       get("PATH_INFO"), get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-                       get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-                       get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-                       policy=policy, fix_words=fix_words)
+    return log_refusal(decision, *environ_values(environ), policy=policy,
+                       fix_words=fix_words)
 
 
 def _text(value: Any) -> Optional[str]:

@@ -19,8 +19,8 @@ class Reason(enum.Enum):
     MALFORMED_REQUEST = "malformed_request"
 
     # Members are singletons compared by identity, so identity hashing is
-    # exact, and it keeps the middleware's per-request counters (dicts keyed
-    # by Reason) free of a Python-level hash call.
+    # exact, and it keeps dicts keyed by Reason (the engine's refusal
+    # tables, the twin's counters) free of a Python-level hash call.
     __hash__ = object.__hash__
 
     def explain(self) -> str:

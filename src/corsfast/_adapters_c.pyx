@@ -538,9 +538,13 @@ cdef list _answer(object start_response, object status, object headers):
     cdef list out = list(headers)
     if status != 204:  # RFC 9110 section 8.6: no Content-Length on a 204
         out.append(EMPTY_LENGTH)
-    line = STATUS_LINES.get(status)
-    start_response(f"{status} CORS" if line is None else line, out)
+    start_response(_status_line(status), out)
     return []
+
+
+cdef str _status_line(object status):
+    line = STATUS_LINES.get(status)
+    return f"{status} CORS" if line is None else <str>line
 
 
 def answer_with_body(start_response, status, headers, body):
@@ -549,8 +553,7 @@ def answer_with_body(start_response, status, headers, body):
     cdef list out = list(headers)
     out.append(("content-type", "text/plain; charset=utf-8"))
     out.append(("content-length", str(len(body))))
-    line = STATUS_LINES.get(status)
-    start_response(f"{status} CORS" if line is None else line, out)
+    start_response(_status_line(status), out)
     return [body]
 
 
