@@ -19,11 +19,18 @@ import gc
 import itertools
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
+
+# Without address-space randomisation a count repeats exactly: with it, where
+# the heap and the stack land moves a run's total by about a million
+# instructions (some hundreds per request at 2,000 requests). Each hash seed
+# then gives one layout; the median over seeds is the figure.
+_FIXED_LAYOUT = ["setarch", "-R"] if shutil.which("setarch") else []
 
 
 def instructions(script: str, run: Sequence[str], seed: int) -> int:
@@ -31,7 +38,7 @@ def instructions(script: str, run: Sequence[str], seed: int) -> int:
     # The child imports what this process imported (corsfast from a checkout).
     env = dict(os.environ, PYTHONHASHSEED=str(seed),
                PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+    command = [*_FIXED_LAYOUT, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                sys.executable, script, "--run", *run]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     found = re.search(r"Collected : (\d+)", done.stderr)
