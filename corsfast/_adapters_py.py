@@ -51,6 +51,7 @@ __all__ = [
     "REPORT",
     "WATCH_REFUSALS",
     "WATCH_RESOLVER",
+    "AsgiCore",
     "GuardedBody",
     "Live",
     "SendHook",
@@ -206,6 +207,12 @@ class SendHook:
         self.live: Any = None
 
     def __call__(self, message: Any) -> Any:
+        return self.deliver(message)
+
+    def deliver(self, message: Any) -> Any:
+        """What the application is handed as ``send``: the same as calling
+        the hook, as a bound method (the compiled one is then called
+        without its argument packed in a tuple)."""
         if self.started:
             return self.send(message)  # only the first message starts
         if message.get("type") == _START:
@@ -330,6 +337,42 @@ class Live:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Live is immutable; build a new one")
+
+
+class AsgiCore:
+    """What corsfast.asgi.CORSMiddleware reads per request: the Live in
+    force and the middleware's flags (``passthrough``, ``block``, and
+    ``watch`` as asgi_prepare takes it). ``_prepare(scope, send)`` is
+    asgi_prepare under the live configuration, read once, for an HTTP
+    scope, and None for any other scope or a path no route covers."""
+
+    __slots__ = ("_live", "_passthrough", "_block", "_watch")
+
+    def __init__(self, live: Live, passthrough: bool, block: bool, watch: int) -> None:
+        if not isinstance(live, Live):
+            raise TypeError(f"AsgiCore: expected a Live, got {type(live).__name__}")
+        self._live = live
+        self._passthrough = bool(passthrough)
+        self._block = bool(block)
+        self._watch = int(watch)
+
+    def configure(self, live: Live) -> None:
+        """Serve every later request with ``live``: one reference swap."""
+        if not isinstance(live, Live):
+            raise TypeError(f"configure: expected a Live, got {type(live).__name__}")
+        self._live = live
+
+    def _prepare(self, scope: Any, send: Any) -> Optional[SendHook]:
+        if not scope["type"] == "http":  # noqa: SIM201 (the compiled side compares with ==)
+            return None
+        return asgi_prepare(self._live, scope, send, self._passthrough, self._block,
+                            self._watch)
+
+    def _prepare_resolved(self, live: Live, scope: Any, send: Any) -> Optional[SendHook]:
+        """asgi_prepare again under ``live`` once the resolver has answered
+        (no origin is left to it this time)."""
+        return asgi_prepare(live, scope, send, self._passthrough, self._block,
+                            self._watch & ~WATCH_RESOLVER)
 
 
 class StartResponseHook:

@@ -51,7 +51,6 @@ _ERROR_TAIL: tuple[RawHeader, ...] = (
 )
 _asgi_decide = adapters.asgi_decide
 _DEBUG_TYPE: tuple[RawHeader, ...] = ((b"content-type", b"text/plain; charset=utf-8"),)
-_asgi_prepare = adapters.asgi_prepare
 _ANSWER = adapters.ANSWER
 _REPORT = adapters.REPORT
 _ORIGIN_NOT_ALLOWED = Reason.ORIGIN_NOT_ALLOWED
@@ -60,7 +59,7 @@ _ORIGIN_NOT_ALLOWED = Reason.ORIGIN_NOT_ALLOWED
 # -- the middleware -------------------------------------------------------------
 
 
-class CORSMiddleware:
+class CORSMiddleware(adapters.AsgiCore):
     """CORS for any ASGI 3 application (docs/spec.md "Adapters").
 
     ``policy`` is a :class:`corsfast.Policy` or a :class:`corsfast.Router`;
@@ -132,15 +131,17 @@ class CORSMiddleware:
         self.resolver: Optional[OriginResolver] = resolver
         self._controls = Controls("CORSMiddleware", any_lookup=False,
                                   verdict=None if resolver is None else resolver.lookup)
-        self._live = self._controls.build(policy, shadow)
         self.app = app
-        self._passthrough = bool(preflight_passthrough)
-        self._block_refused = bool(block_refused)
         self._check_websocket = bool(check_websocket)
         reporter = Reporter(log_refusals, on_refusal, debug)
         self._reporter = reporter if reporter.active else None
-        self._watch = ((adapters.WATCH_REFUSALS if self._reporter is not None else 0)
-                       | (adapters.WATCH_RESOLVER if resolver is not None else 0))
+        super().__init__(
+            self._controls.build(policy, shadow),
+            preflight_passthrough,
+            block_refused,
+            ((adapters.WATCH_REFUSALS if self._reporter is not None else 0)
+             | (adapters.WATCH_RESOLVER if resolver is not None else 0)),
+        )
         self.debug = bool(debug)
         self._shadow = Shadow(on_shadow)
 
@@ -157,7 +158,7 @@ class CORSMiddleware:
         if shadow is KEEP:
             old = self._live.shadow
             shadow = None if old is None else old.policy
-        self._live = self._controls.build(policy, shadow)
+        self.configure(self._controls.build(policy, shadow))
 
     def stats(self) -> dict[str, Any]:
         """Decisions counted by kind (``preflight``, ``actual``,
@@ -166,15 +167,11 @@ class CORSMiddleware:
         return self._controls.stats(self._live)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._not_http(scope, receive, send)
-            return
         # One compiled call reads the live configuration once, routes,
         # decides, counts, and wraps send.
-        hook = _asgi_prepare(self._live, scope, send, self._passthrough,
-                             self._block_refused, self._watch)
-        if hook is None:  # no policy for this path: not ours
-            await self.app(scope, receive, send)
+        hook = self._prepare(scope, send)
+        if hook is None:  # not HTTP, or no policy for this path
+            await self._not_decided(scope, receive, send)
             return
         action = hook.action
         if action:  # answered here, or more to do
@@ -197,7 +194,7 @@ class CORSMiddleware:
                 await self._answer(send, decision, answer)
                 return
         try:
-            await self.app(scope, receive, hook)
+            await self.app(scope, receive, hook.deliver)
         except Exception:
             # An error response keeps its CORS headers, so the page sees the
             # 500 instead of an opaque network error. After the response
@@ -219,8 +216,7 @@ class CORSMiddleware:
             if resolver.lookup(text) is None:  # type: ignore[union-attr]
                 await resolver.resolve(text)  # type: ignore[union-attr]
         # A header iterable that cannot be read twice decides as it did.
-        again = _asgi_prepare(hook.live, scope, send, self._passthrough,
-                              self._block_refused, self._watch & ~adapters.WATCH_RESOLVER)
+        again = self._prepare_resolved(hook.live, scope, send)
         return hook if again is None else again
 
     def _report(self, hook: Any, scope: Scope) -> Optional[bytes]:
@@ -249,9 +245,10 @@ class CORSMiddleware:
 
     # -- not HTTP, refusals, errors -------------------------------------------
 
-    async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Lifespan and other scopes pass through; websockets are checked
-        when ``check_websocket`` is on."""
+    async def _not_decided(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An HTTP request on a path no route covers, lifespan and other
+        scopes pass through; websockets are checked when
+        ``check_websocket`` is on."""
         if scope["type"] == "websocket" and self._check_websocket:
             await self._websocket(scope, receive, send)
         else:

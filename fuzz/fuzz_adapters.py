@@ -36,6 +36,10 @@ class Kind(str, enum.Enum):
     START = "http.response.start"
 
 
+class Scope(str, enum.Enum):
+    HTTP = "http"
+
+
 class Method(str, enum.Enum):
     OPTIONS = "OPTIONS"
     GET = "GET"
@@ -126,6 +130,16 @@ def _fail(message: str, *context: Any) -> None:
     raise AssertionError(message + "\n" + "\n".join(repr(c) for c in context))
 
 
+def _prepared(core: Any, scope: Any, tally: Any) -> Any:
+    """What AsgiCore._prepare made of ``scope``: None, or its hook's
+    decision, action and what was counted."""
+    hook = core._prepare(scope, None)
+    if hook is None:
+        return None
+    return (_norm(hook.decision), hook.ours, hook.action,
+            sorted(tally.actual.items(), key=repr), sorted(tally.preflight.items(), key=repr))
+
+
 def check_adapters(policy: Policy, args: list[Any], shape: int) -> None:
     """Compiled and twin adapter pieces agree on what ``args`` become."""
     method = args[0]
@@ -138,6 +152,17 @@ def check_adapters(policy: Policy, args: list[Any], shape: int) -> None:
         results.append(_outcome(lambda m=module, s=scope: m.asgi_decide(policy, s)))
     if results[0] != results[1]:
         _fail("asgi_decide: the adapters disagree", args, shape, *results)
+    # The middleware's own entry: the live value, its flags, the scope's type.
+    prepared = []
+    for module in (c_adapters, py_adapters):
+        tally = module.Tally()
+        core = module.AsgiCore(module.Live(policy, policy, None, tally, None, None),
+                               bool(shape & 0x100), bool(shape & 0x200), (shape >> 10) & 3)
+        scope = {"type": ("http", Scope.HTTP, "websocket")[(shape >> 18) % 3],
+                 "method": scope_method, "headers": _headers(args, shape, False)}
+        prepared.append(_outcome(lambda c=core, s=scope, t=tally: _prepared(c, s, t)))
+    if prepared[0] != prepared[1]:
+        _fail("AsgiCore._prepare: the adapters disagree", args, shape, *prepared)
 
     environ: dict[str, Any] = {"REQUEST_METHOD": method}
     for key, value in zip(("HTTP_ORIGIN", "HTTP_ACCESS_CONTROL_REQUEST_METHOD",
@@ -163,8 +188,9 @@ def check_adapters(policy: Policy, args: list[Any], shape: int) -> None:
         before = dict(message)
         sent: list[Any] = []
         hook = module.SendHook(sent.append, decision.raw_headers)
-        first = _outcome(lambda h=hook, msg=message: h(msg))
-        again = _outcome(lambda h=hook, msg=message: h(msg))  # a reused dict
+        send = hook.deliver if shape & 0x40 else hook  # as the middleware hands it on
+        first = _outcome(lambda h=send, msg=message: h(msg))
+        again = _outcome(lambda h=send, msg=message: h(msg))  # a reused dict
         if message != before or message["headers"] is not before["headers"]:
             _fail("the application's start message was changed", args, shape)
         text = [(bytes(n).decode("latin-1") if isinstance(n, (bytes, bytearray))

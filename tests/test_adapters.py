@@ -256,19 +256,22 @@ def test_apply_agrees(spec: Any) -> None:
 @settings(max_examples=300, deadline=None)
 @given(container_spec, st.sampled_from(["http.response.start", Kind.START, Kind.BODY,
                                         b"http.response.start", None, "http.response.body"]),
-       st.booleans())
+       st.booleans(), st.booleans())
 def test_send_hook_agrees_and_never_changes_the_message(spec: Any, kind: Any,
-                                                        reuse: bool) -> None:
+                                                        reuse: bool, bound: bool) -> None:
+    """Called as the hook or through ``deliver`` (the bound method the
+    middleware hands the application), on both sides."""
     results = []
     for module in (COMPILED, TWIN):
         sent: list[Any] = []
         hook = module.SendHook(sent.append, OURS_RAW)
+        send = hook.deliver if bound else hook
         headers = build(spec)
         message = {"type": kind, "status": 200, "headers": headers}
         before = dict(message)
-        first = outcome(lambda h=hook, msg=message: h(msg))
+        first = outcome(lambda h=send, msg=message: h(msg))
         # The same dict again (an application reusing it): it passes on.
-        second = outcome(lambda h=hook, msg=message: h(msg)) if reuse else None
+        second = outcome(lambda h=send, msg=message: h(msg)) if reuse else None
         assert message == before  # the application's dict is never changed
         assert message["headers"] is headers
         results.append(norm((first, second, hook.started, sent)))
@@ -470,6 +473,58 @@ def test_asgi_prepare_routes(adapters: Any) -> None:
     assert sum(api.actual.values()) == 1 and other.actual == {}
     with pytest.raises(TypeError):
         adapters.asgi_prepare(POLICIES[0], scope, None, False, False, False)
+
+
+class _Kind(str, enum.Enum):
+    HTTP = "http"
+    WEBSOCKET = "websocket"
+
+
+class _Scope(dict):  # type: ignore[type-arg]
+    """A scope that is a dict subclass, read through its own methods."""
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["http", _Kind.HTTP, "websocket", _Kind.WEBSOCKET, "lifespan", b"http",
+                        None]),
+       st.booleans(), st.booleans(), st.sampled_from([0, 1, 2, 3]), st.booleans())
+def test_asgi_core_agrees(kind: Any, passthrough: bool, block: bool, watch: int,
+                          subclass: bool) -> None:
+    """The middleware's per-request entry: an HTTP scope (its type a str,
+    or a str enum) is decided as asgi_prepare decides it under the core's
+    flags; any other scope type gives None, on both sides."""
+    results = []
+    for module in (COMPILED, TWIN):
+        tally = module.Tally()
+        live = module.Live(POLICIES[1], POLICIES[1], None, tally, None, None)
+        core = module.AsgiCore(live, passthrough, block, watch)
+        scope = (_Scope if subclass else dict)(
+            type=kind, method="OPTIONS",
+            headers=[(b"origin", b"https://evil.example.net"),
+                     (b"access-control-request-method", b"PUT")])
+        hook = core._prepare(scope, None)
+        again = core._prepare_resolved(live, scope, None)
+        results.append(None if hook is None else (
+            fields(hook.decision), hook.action, hook.ours, hook.live is live,
+            again.action, _tallies(tally)))
+    assert results[0] == results[1]
+    assert (results[0] is None) == (kind not in ("http", _Kind.HTTP))
+
+
+def test_asgi_core_reads_the_live_value_it_was_last_given(adapters: Any) -> None:
+    first, second = adapters.Tally(), adapters.Tally()
+    core = adapters.AsgiCore(adapters.Live(POLICIES[0], POLICIES[0], None, first, None, None),
+                             False, False, 0)
+    scope = {"type": "http", "method": "GET", "headers": [(b"origin", APP.encode())]}
+    assert core._prepare(dict(scope), None).live is core._live
+    live = adapters.Live(POLICIES[1], POLICIES[1], None, second, None, None)
+    core.configure(live)
+    assert core._live is live and core._prepare(dict(scope), None).live is live
+    assert sum(first.actual.values()) == 1 and sum(second.actual.values()) == 1
+    with pytest.raises(TypeError):
+        core.configure(POLICIES[0])
+    with pytest.raises(KeyError):
+        core._prepare({"method": "GET"}, None)  # a scope without a type is the server's bug
 
 
 class _BadBool:

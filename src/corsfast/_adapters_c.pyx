@@ -25,6 +25,7 @@ in the same order, in _adapters_py.py.)
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_Copy
 from cpython.list cimport PyList_GetSlice
 from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.string cimport memcmp
@@ -41,7 +42,7 @@ cdef extern from "Python.h":
     Py_ssize_t PY_SSIZE_T_MAX
 
 __all__ = ["ANSWER", "PROCEED", "REFUSE", "REPORT", "WATCH_REFUSALS", "WATCH_RESOLVER",
-           "GuardedBody", "Live", "SendHook",
+           "AsgiCore", "GuardedBody", "Live", "SendHook",
            "StartResponseHook", "Tally", "WsgiCore", "answer", "answer_with_body",
            "apply_raw", "apply_text", "asgi_decide", "asgi_prepare",
            "asgi_request_values", "wsgi_decide"]
@@ -118,7 +119,7 @@ cdef inline bint _is(object name, bytes literal):
         return False
 
 
-cdef int _which(object name, bint options):
+cdef inline int _which(object name, bint options):
     """Which CORS request header ``name`` is, comparing in the twin's order:
     origin, then (for OPTIONS only) the method and headers ones, then the
     private network one."""
@@ -150,23 +151,29 @@ cdef object _join(object first, object second):
         return first
 
 
-cdef tuple _request_values(object headers, bint options):
+cdef object _request_values(object headers, bint options, Matcher m, object method):
+    """One scan of ASGI's header pairs for the CORS request headers; with
+    a matcher ``m``, the engine's decision on them for ``method``, else
+    the four values as asgi_request_values gives them."""
     cdef object origin = None, acrm = None, acrh = None, acrpn = None
     cdef int which
     if type(headers) is not list and type(headers) is not tuple:
         headers = list(headers)  # any iterable, read once
     for item in headers:
         if type(item) is tuple and PyTuple_GET_SIZE(item) == 2:
-            name = (<tuple>item)[0]
+            # A pair that is a tuple: its value is read only for a CORS name.
+            which = _which((<tuple>item)[0], options)
+            if which == OTHER:
+                continue
             value = (<tuple>item)[1]
         else:
             try:
                 name, value = item
             except Exception:
                 continue
-        which = _which(name, options)
-        if which == OTHER:
-            continue
+            which = _which(name, options)
+            if which == OTHER:
+                continue
         if which == ORIGIN:
             origin = value if origin is None else b""  # repeated: malformed
         elif which == ACRM:
@@ -175,13 +182,15 @@ cdef tuple _request_values(object headers, bint options):
             acrh = value if acrh is None else _join(acrh, value)
         else:
             acrpn = value if acrpn is None else _join(acrpn, value)
-    return (origin, acrm, acrh, acrpn)
+    if m is None:
+        return (origin, acrm, acrh, acrpn)
+    return check(m, method, origin, acrm, acrh, acrpn)
 
 
 def asgi_request_values(headers, options):
     """Origin and Access-Control-Request-{Method,Headers,Private-Network}
     from ASGI's raw header pairs (None when absent)."""
-    return _request_values(headers, bool(options))
+    return _request_values(headers, bool(options), None, None)
 
 
 def asgi_decide(policy, scope):
@@ -191,15 +200,13 @@ def asgi_decide(policy, scope):
 
 cdef Decision _asgi_decide(object policy, object scope):
     cdef Matcher m = matcher_of(policy)
-    cdef tuple values
     if type(scope) is dict:
         method = (<dict>scope).get(METHOD)
         headers = (<dict>scope).get(HEADERS, EMPTY)
     else:
         method = scope.get(METHOD)
         headers = scope.get(HEADERS, EMPTY)
-    values = _request_values(headers, options_method(method))
-    return check(m, method, values[0], values[1], values[2], values[3])
+    return <Decision>_request_values(headers, options_method(method), m, method)
 
 
 def wsgi_decide(policy, environ):
@@ -323,13 +330,22 @@ cdef class SendHook:
         self.live = None
 
     def __call__(self, message):
+        return self._deliver(message)
+
+    def deliver(self, message):
+        """What the application is handed as ``send``: the same as calling
+        the hook, as a bound method, which the interpreter calls without
+        packing its argument in a tuple."""
+        return self._deliver(message)
+
+    cdef object _deliver(self, object message):
         if self.started:
             return self.send(message)  # only the first message starts
         exact = type(message) is dict
         kind = (<dict>message).get(TYPE) if exact else message.get(TYPE)
         if kind is START or kind == START:
             self.started = True
-            copy = dict(message)
+            copy = PyDict_Copy(message) if exact else dict(message)
             copy[HEADERS] = _apply((<dict>message).get(HEADERS, EMPTY) if exact
                                    else message.get(HEADERS, EMPTY), self.ours, True)
             return self.send(copy)
@@ -345,7 +361,11 @@ def asgi_prepare(live, scope, send, bint passthrough, bint block, int watch):
     None when a router has no policy for the path. The decision is
     counted in the route's Tally, except an origin left to the resolver:
     the middleware counts what it decides."""
-    cdef Live lv = <Live?>live
+    return _prepare(<Live?>live, scope, send, passthrough, block, watch)
+
+
+cdef SendHook _prepare(Live lv, object scope, object send, bint passthrough, bint block,
+                       int watch):
     cdef Tally tally = lv.tally
     cdef Decision decision
     cdef SendHook hook
@@ -498,6 +518,43 @@ cdef class Live:
         self.tally = tally
         self.routes = routes
         self.shadow = shadow
+
+
+cdef str HTTP = "http"
+
+
+cdef class AsgiCore:
+    """What corsfast.asgi.CORSMiddleware reads per request (see the twin)."""
+
+    cdef readonly Live _live  # read by the middleware's policy and stats
+    cdef bint _passthrough, _block
+    cdef int _watch
+
+    def __init__(self, Live live not None, passthrough, block, int watch):
+        self._live = live
+        self._passthrough = bool(passthrough)
+        self._block = bool(block)
+        self._watch = watch
+
+    def configure(self, live):
+        """Serve every later request with ``live``: one reference swap."""
+        if not isinstance(live, Live):
+            raise TypeError(f"configure: expected a Live, got {type(live).__name__}")
+        self._live = live
+
+    def _prepare(self, scope, send):
+        """asgi_prepare under the live configuration, read once, for an HTTP
+        scope; None for any other scope, or a path no route covers."""
+        kind = (<dict>scope)[TYPE] if type(scope) is dict else scope[TYPE]
+        if not (kind is HTTP or kind == HTTP):
+            return None
+        return _prepare(self._live, scope, send, self._passthrough, self._block, self._watch)
+
+    def _prepare_resolved(self, live, scope, send):
+        """asgi_prepare again under ``live`` once the resolver has answered
+        (no origin is left to it this time)."""
+        return _prepare(<Live?>live, scope, send, self._passthrough, self._block,
+                        self._watch & ~C_WATCH_RESOLVER)
 
 
 cdef class StartResponseHook:
