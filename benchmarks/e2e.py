@@ -429,6 +429,21 @@ def costs(rounds: list[dict[str, dict[str, Any]]], variant: str) -> dict[str, An
     return out
 
 
+def own_share(rounds: list[dict[str, dict[str, Any]]], metric: str) -> dict[str, Any]:
+    """corsfast's own share: its cost minus the static-headers variant's,
+    round by round (both in % of the same round's bare app), summarised
+    with its confidence interval. The headers variant is the limit any
+    CORS layer meets, since the server writes those bytes whatever computes
+    them; empty when either variant did not run."""
+    diffs = []
+    for r in rounds:
+        one = costs([r], "corsfast").get(metric)
+        other = costs([r], "headers").get(metric)
+        if one and other:
+            diffs.append(one["median"] - other["median"])
+    return dict(summary(diffs), per_round=[round(x, 3) for x in diffs]) if diffs else {}
+
+
 def verdict(cost: dict[str, Any], noise: dict[str, Any],
             target: float = TARGET_PCT) -> dict[str, str]:
     """Whether corsfast's cost meets the target, given the bare-vs-bare noise."""
@@ -585,6 +600,9 @@ def run_server(name: str, variants: list[str], args: argparse.Namespace,
     result["noise_floor_pct"] = {k: noise[k] for k in
                                  ("median", "q1", "q3", "ci_low", "ci_high", "n") if k in noise}
     result["target"] = dict(limit_pct=TARGET_PCT, metric=args.metric, **verdict(ours, noise))
+    share = own_share(rounds, args.metric)
+    if share:
+        result["own_share_pct"] = dict(share, metric=args.metric)
     return result
 
 
@@ -613,6 +631,11 @@ def report(runs: list[dict[str, Any]]) -> None:
         t = run["target"]
         print(f"  -> corsfast costs ≤ {TARGET_PCT:g}% of the bare app's throughput "
               f"(by {METRICS[t['metric']]}): {t['status']}: {t['why']}")
+        share = run.get("own_share_pct")
+        if share:
+            print(f"  -> corsfast's own share, over the static headers: "
+                  f"{share['median']:+.1f} points, 95% CI [{share['ci_low']:+.1f}, "
+                  f"{share['ci_high']:+.1f}] ({share['n']} rounds)")
     if alone:
         print("req/s alone: what one worker would serve with its core to itself, "
               "1 / CPU time per request. Costs: median [interquartile range] over rounds.")
