@@ -390,11 +390,16 @@ def test_a_shadow_dict_is_the_settings_with_its_values_in_place() -> None:
     assert shadow.dialect is DJANGO  # the settings' dialect: no spurious disagreement
     assert shadow.allow_methods == live.policy.allow_methods  # the rest from the settings
     get(FOO)
-    get("https://odd.example:0")  # any printable Origin counts, in both
+    get("HTTPS://FOO.EXAMPLE")  # not an origin to corsfast; just a refused one to both
     assert disagreements == []
     assert acao(get(BAR)) == BAR
     (info,) = disagreements
     assert info["reason"] == "ALLOWED" and info["shadow_reason"] == "ORIGIN_NOT_ALLOWED"
+    # The same policy in corsfast's dialect also disagrees on that Origin.
+    live.set_shadow(Policy(allow_origins=[FOO]))
+    get("HTTPS://FOO.EXAMPLE")
+    assert disagreements[1]["reason"] == "ORIGIN_NOT_ALLOWED"
+    assert disagreements[1]["shadow_reason"] == "MALFORMED_REQUEST"
 
 
 @override_settings(CORS_ORIGIN_WHITELIST=[FOO, BAR],
