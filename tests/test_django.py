@@ -36,6 +36,7 @@ from django.urls import path
 from header_cases import WRITE_OVER_CASES
 
 import corsfast.contrib.django as cd
+import corsfast.contrib.django._live as cdl
 from corsfast import PolicyWarning
 from corsfast.contrib.django import CorsMiddleware
 
@@ -152,8 +153,8 @@ def test_allow_all_origins_is_a_static_star() -> None:
 
 @override_settings(CORS_ORIGIN_ALLOW_ALL=True, CORS_ALLOW_CREDENTIALS=True)
 def test_allow_all_with_credentials_reflects_and_warns(recwarn: Any) -> None:
-    cd._warned.clear()
-    cd._config = None
+    cdl._warned.clear()
+    cd.live.reset()
     resp = client().get("/api/items", headers={"Origin": BAR})
     assert resp["Access-Control-Allow-Origin"] == BAR
     assert resp["Access-Control-Allow-Credentials"] == "true"
@@ -164,7 +165,7 @@ def test_allow_all_with_credentials_reflects_and_warns(recwarn: Any) -> None:
                                          "*", FOO])
 def test_pattern_like_entries_match_nothing_as_there_and_warn() -> None:
     # django-cors-headers compares entries as written: switching must not widen.
-    cd._warned.clear()
+    cdl._warned.clear()
     with pytest.warns(PolicyWarning) as caught:
         assert "Access-Control-Allow-Origin" not in client().get(
             "/api/items", headers={"Origin": "https://app.foo.example"})

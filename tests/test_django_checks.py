@@ -22,6 +22,8 @@ from django.core.management.base import SystemCheckError
 
 import corsfast
 import corsfast.contrib.django as cd
+import corsfast.contrib.django._live as cdl
+import corsfast.contrib.django._settings as reader
 from corsfast._config import load_mapping
 from corsfast.contrib.django.checks import check_settings
 
@@ -221,11 +223,11 @@ def test_the_middleware_raises_the_errors_the_checks_report(overrides: dict[str,
     with dj.override_settings(**overrides):
         with pytest.raises(dj.ImproperlyConfigured) as raised:
             dj.CorsMiddleware(lambda request: dj.HttpResponse())
-    assert str(raised.value) == cd._message(errors)
+    assert str(raised.value) == reader._message(errors)
 
 
 def test_the_middleware_warns_what_the_checks_warn() -> None:
-    cd._warned.clear()
+    cdl._warned.clear()
     with dj.override_settings(CORS_ALLOWED_ORIGINS=[dj.FOO], CORS_MODEL="x"):
         (message,) = check_settings()
         assert message.id == "corsfast.E012"  # an error to the checks only
@@ -240,8 +242,8 @@ def test_the_middleware_warns_what_the_checks_warn() -> None:
 def test_docs_list_every_check_id() -> None:
     text = (ROOT / "docs" / "django.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `corsfast\.([EW]\d{3})`", text, re.MULTILINE))
-    codes = {*cd._ERROR_IDS.values(), "E013", "E014", cd._NO_SETTING_ID,
-             *cd._REMOVED_IDS.values(), "W001", "W002", "W003"}
+    codes = {*reader._ERROR_IDS.values(), "E013", "E014", reader._NO_SETTING_ID,
+             *reader._REMOVED_IDS.values(), "W001", "W002", "W003", "W004"}
     assert documented == codes
 
 

@@ -8,10 +8,11 @@ import pytest
 import test_django as dj  # configures Django for this process
 
 import corsfast.contrib.django as cd
+import corsfast.contrib.django._live as cdl
 
 
 def _warnings_for(**overrides: object) -> list[str]:
-    cd._warned.clear()
+    cdl._warned.clear()
     with dj.override_settings(CORS_ALLOWED_ORIGINS=[dj.FOO], **overrides):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

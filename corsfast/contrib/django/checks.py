@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from django.core.checks import CheckMessage, Error, Warning
 
-from . import _read_settings, _written
+from ._settings import _read_settings, _written
 
 __all__ = ["check_settings"]
 
