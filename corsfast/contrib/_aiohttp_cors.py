@@ -408,9 +408,11 @@ class CorsConfig:
     async def _on_response_prepare(self, request: web.BaseRequest,
                                    response: web.StreamResponse) -> None:
         """Every other response of a CORS-enabled resource."""
-        match_info = getattr(request, "match_info", None)
-        route = getattr(match_info, "route", None)
-        entry = self._resources.get(getattr(route, "resource", None))
+        try:
+            route = request.match_info.route  # type: ignore[attr-defined]
+            entry = self._resources.get(route.resource)
+        except AttributeError:  # a request no router saw (a low-level server's)
+            return
         if entry is None or route is entry.preflight_route:
             return
         method = request.method
@@ -424,9 +426,16 @@ class CorsConfig:
             except KeyError:  # a method the view does not have (its 405)
                 policies = (_NOBODY,)
         values = request_values(request)
-        decision, policy = _first(policies, values)
-        self._log(request, decision, policy, values)
-        write(response, decision, decision.allowed and exposes_response(policy))
+        for policy in policies:  # _first, inline: this runs on every response
+            decision = check_request(policy, *values)
+            if decision.reason is not _ORIGIN_NOT_ALLOWED:
+                break
+        if decision.allowed:
+            write(response, decision, exposes_response(policy))
+            return
+        if self.log_refusals:
+            self._log(request, decision, policy, values)
+        write(response, decision)
 
     def _log(self, request: Any, decision: Any, policy: Policy, values: Any) -> None:
         if self.log_refusals and not decision.allowed:
