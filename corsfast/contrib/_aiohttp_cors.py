@@ -37,7 +37,7 @@ from .._engine import check_request
 from .._logging import log_refusal
 from .._policy import Policy
 from .._reason import Reason
-from ._aiohttp_io import exposes_response, header, request_values, write
+from ._aiohttp_io import exposes_response, request_values, write
 
 __all__ = ["APP_CONFIG_KEY", "AIOHTTP_CORS", "CorsConfig", "CorsViewMixin",
            "ResourceOptions", "WildcardCredentialsWarning", "custom_cors", "setup"]
@@ -278,16 +278,12 @@ def _asked(request: web.Request) -> tuple[Any, ...]:
     """A preflight's values; 403, as aiohttp-cors answers, without Origin
     or Access-Control-Request-Method (not a preflight, on a route only
     preflights reach)."""
-    headers = request.headers
-    origin = header(headers, hdrs.ORIGIN)
-    if origin is None:
+    values = request_values(request)  # the method is OPTIONS: all four headers
+    if values[1] is None:
         raise web.HTTPForbidden(text=_NO_ORIGIN)
-    acrm = header(headers, hdrs.ACCESS_CONTROL_REQUEST_METHOD)
-    if acrm is None:
+    if values[2] is None:
         raise web.HTTPForbidden(text=_NO_METHOD)
-    return (hdrs.METH_OPTIONS, origin, acrm,
-            header(headers, hdrs.ACCESS_CONTROL_REQUEST_HEADERS),
-            header(headers, "Access-Control-Request-Private-Network"))
+    return values
 
 
 # -- CorsConfig --------------------------------------------------------------------------
