@@ -24,7 +24,9 @@ import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
+
+BARE = "bare app"
 
 # Without address-space randomisation a count repeats exactly: with it, where
 # the heap and the stack land moves a run's total by about a million
@@ -105,3 +107,43 @@ def save(path: str, records: list[dict[str, Any]], requests: int, seeds: Sequenc
         json.dump({"tool": "callgrind", "script": os.path.basename(script),
                    "engine": corsfast.ENGINE, "engine_line": engine_line(),
                    "requests": requests, "seeds": list(seeds), "records": records}, fh, indent=2)
+
+
+class Group(NamedTuple):
+    """One table of a report: its contenders, ``"bare app"`` among them."""
+
+    title: str                # printed above the rows
+    where: str                # the records' "where": a family key
+    scenario: str             # the records' "scenario"
+    names: Sequence[str]      # the contenders
+    prefix: Sequence[str]     # what goes before a name in ``--run``
+
+
+def report(script: str, args: argparse.Namespace, groups: Iterable[Group],
+           ours: str) -> int:
+    """What every callgrind script prints: for each group (taken one at a
+    time, so a group may check its answers just before it is counted), the
+    bare app's instructions per request, each contender's overhead over it
+    and that overhead over ``ours``'s; then the JSON ``--json`` asks for."""
+    from corsfast._bench import engine_line, environment
+
+    seeds = seed_list(args.seeds)
+    print(engine_line())
+    print(f"{environment()}; instructions per request, median of hash seeds {args.seeds}")
+    records: list[dict[str, Any]] = []
+    for group in groups:
+        print(group.title, flush=True)
+        cost = per_request(script, group.names, args.requests, seeds, args.jobs,
+                           prefix=group.prefix)
+        records += [dict(where=group.where, scenario=group.scenario, library=name,
+                         instructions=value) for name, value in cost.items()]
+        bare = cost.pop(BARE)
+        base = cost[ours] - bare if ours in cost else 0.0
+        print(f"  {BARE:34s} {bare:9.0f}")
+        for name, value in cost.items():
+            ratio = (f"{(value - bare) / base:6.2f}x {ours}'s overhead"
+                     if base > 0 and name != ours else "")
+            print(f"  {name:34s} {value - bare:+9.0f}   {ratio}", flush=True)
+    if args.json:
+        save(args.json, records, args.requests, seeds, script)
+    return 0

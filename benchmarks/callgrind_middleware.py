@@ -17,21 +17,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
-from _callgrind import add_options, drive, per_request, save, seed_list
+from _callgrind import Group, add_options, drive, report
 from peers import FAMILY, Unsupported
 from scenarios import SCENARIO
 
-from corsfast._bench import (
-    Runner,
-    add_engine_option,
-    check,
-    engine_line,
-    ensure_engine,
-    environment,
-    label,
-)
+from corsfast._bench import Runner, add_engine_option, check, ensure_engine, label
 
 
 def runners(family_key: str, scenario_key: str, quiet: bool = False) -> dict[str, Runner]:
@@ -49,7 +40,8 @@ def runners(family_key: str, scenario_key: str, quiet: bool = False) -> dict[str
         wrong = check(entry, scenario, runner)
         if wrong:
             if not quiet:
-                print(f"  {entry.name}: wrong answer, not measured ({wrong})")
+                print(f"  {entry.name} ({family_key}, {scenario_key}): wrong answer, "
+                      f"not measured ({wrong})")
             continue
         out[entry.name] = runner
     return out
@@ -75,28 +67,10 @@ def main(argv: list[str] | None = None) -> int:
                            "callgrind_middleware.py")
     if status is not None:
         return status
-    seeds = seed_list(args.seeds)
-    print(engine_line())
-    print(f"{environment()}; instructions per request, median of hash seeds {args.seeds}")
-    records: list[dict[str, Any]] = []
-    for family in args.family.split(","):
-        for scenario in args.scenarios.split(","):
-            print(f"{FAMILY[family].title}: {SCENARIO[scenario].title}", flush=True)
-            names = list(runners(family, scenario))
-            cost = per_request(__file__, names, args.requests, seeds, args.jobs,
-                               prefix=(family, scenario))
-            records += [dict(where=family, scenario=scenario, library=name, instructions=value)
-                        for name, value in cost.items()]
-            bare = cost.pop("bare app")
-            ours = cost.get(label(), 0.0) - bare
-            print(f"  {'bare app':34s} {bare:9.0f}")
-            for name, value in cost.items():
-                ratio = (f"{(value - bare) / ours:6.2f}x corsfast's overhead" if ours > 0
-                         else "")
-                print(f"  {name:34s} {value - bare:+9.0f}   {ratio}", flush=True)
-    if args.json:
-        save(args.json, records, args.requests, seeds, __file__)
-    return 0
+    groups = (Group(f"{FAMILY[family].title}: {SCENARIO[scenario].title}", family, scenario,
+                    list(runners(family, scenario)), (family, scenario))
+              for family in args.family.split(",") for scenario in args.scenarios.split(","))
+    return report(__file__, args, groups, label())
 
 
 if __name__ == "__main__":

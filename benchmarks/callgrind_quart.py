@@ -24,9 +24,9 @@ import argparse
 import asyncio
 import importlib.util
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
-from _callgrind import add_options, drive, per_request, save, seed_list
+from _callgrind import Group, add_options, drive, report
 
 from corsfast._bench import (
     HEADERS,
@@ -38,9 +38,7 @@ from corsfast._bench import (
     Scenario,
     add_engine_option,
     asgi_scope,
-    engine_line,
     ensure_engine,
-    environment,
     label,
     verify,
 )
@@ -120,6 +118,14 @@ def runner(s: Scenario, library: str) -> tuple[Callable[..., Any], Callable[[], 
     return driver, lambda: (asgi_scope(s),)
 
 
+def groups(scenarios: str) -> Iterator[Group]:
+    for key in scenarios.split(","):
+        s = SCENARIO[key]
+        for name in LIBRARIES:
+            runner(s, name)  # check every answer before anything is counted
+        yield Group(f"Quart app: {s.title}", "quart", key, LIBRARIES, (key,))
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,28 +147,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for module in ("quart", "quart_cors"):
         if importlib.util.find_spec(module) is None:
             raise SystemExit(f"{module} is not installed: pip install -e '.[bench]'")
-    seeds = seed_list(args.seeds)
-    print(engine_line())
-    print(f"{environment()}; instructions per request, median of hash seeds {args.seeds}")
-    records: list[dict[str, Any]] = []
-    for key in args.scenarios.split(","):
-        s = SCENARIO[key]
-        for name in LIBRARIES:
-            runner(s, name)  # check every answer before anything is counted
-        print(f"Quart app: {s.title}", flush=True)
-        cost = per_request(__file__, LIBRARIES, args.requests, seeds, args.jobs,
-                           prefix=(key,))
-        records += [dict(where="quart", scenario=key, library=name, instructions=value)
-                    for name, value in cost.items()]
-        bare = cost.pop("bare app")
-        ours = cost[DROP_IN] - bare
-        print(f"  {'bare app':34s} {bare:9.0f}")
-        for name, value in cost.items():
-            ratio = f"{(value - bare) / ours:6.2f}x the drop-in's overhead" if ours > 0 else ""
-            print(f"  {name:34s} {value - bare:+9.0f}   {ratio}", flush=True)
-    if args.json:
-        save(args.json, records, args.requests, seeds, __file__)
-    return 0
+    return report(__file__, args, groups(args.scenarios), DROP_IN)
 
 
 if __name__ == "__main__":

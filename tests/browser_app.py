@@ -2,11 +2,15 @@
 
 ``api``: a plain ASGI app behind corsfast.asgi.CORSMiddleware with
 per-path policies. ``page``: one HTML page whose script runs the
-cross-origin scenarios against ``api`` and writes the outcome into the DOM.
-Both read their origins from the environment:
+cross-origin scenarios against an API (``api``, or the framework apps of
+tests/browser_aiohttp.py and tests/browser_quart.py, which answer with
+``describe`` and ``APP_HEADERS`` too) and writes the outcome into the DOM.
+Both read the environment:
 
 - CORSFAST_TEST_PAGE_ORIGIN  the origin the page is served from
-- CORSFAST_TEST_API_ORIGIN   the origin of ``api`` (used by ``page``)
+- CORSFAST_TEST_API_ORIGIN   the origin of the API (used by ``page``)
+- CORSFAST_TEST_SCENARIOS    the scenarios ``page`` runs, comma-separated
+                             (unset: every one)
 
 Loaded by uvicorn and granian from this directory (not a test module).
 """
@@ -15,17 +19,36 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, Optional
 
 from corsfast import Policy, Router
 from corsfast.asgi import CORSMiddleware
 
 PAGE_ORIGIN = os.environ.get("CORSFAST_TEST_PAGE_ORIGIN", "http://127.0.0.1:9")
 API_ORIGIN = os.environ.get("CORSFAST_TEST_API_ORIGIN", "http://localhost:9")
+SCENARIOS = os.environ.get("CORSFAST_TEST_SCENARIOS")
 BOOM = "corsfast test endpoint failed on purpose"
+# What every API's handler answers with besides its JSON: one header to
+# expose, one to keep hidden, a Vary of its own, and a CORS header that the
+# middleware or drop-in replaces (an application's own never reaches the
+# client).
+APP_HEADERS = (
+    ("x-visible", "shown"),
+    ("x-hidden", "secret"),
+    ("vary", "accept-encoding"),
+    ("access-control-allow-origin", "https://wrong.example"),
+)
 
 
 # -- the API ------------------------------------------------------------------------
+
+
+def describe(method: str, path: str, origins: list[str], body: bytes) -> bytes:
+    """The JSON an API answers with: what it was asked."""
+    return json.dumps({
+        "method": method, "path": path, "origins": origins,
+        "body": body.decode("utf-8", "replace"),
+    }).encode()
 
 
 async def _lifespan(receive: Any, send: Any) -> None:
@@ -65,19 +88,11 @@ async def endpoint(scope: Any, receive: Any, send: Any) -> None:
     if path.endswith("/boom"):
         raise RuntimeError(BOOM)
     origins = [v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"]
-    payload = json.dumps({
-        "method": scope["method"], "path": path, "origins": origins,
-        "body": body.decode("utf-8", "replace"),
-    }).encode()
+    payload = describe(scope["method"], path, origins, body)
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),
-        (b"x-visible", b"shown"),
-        (b"x-hidden", b"secret"),
-        (b"vary", b"accept-encoding"),
-        # Replaced by the middleware: an application's own CORS header
-        # never reaches the client.
-        (b"access-control-allow-origin", b"https://wrong.example"),
+        *((k.encode(), v.encode()) for k, v in APP_HEADERS),
     ]})
     await send({"type": "http.response.body", "body": payload})
 
@@ -109,6 +124,7 @@ api = build_api(PAGE_ORIGIN)
 
 SCRIPT = r"""
 const API = %(api)s;
+const ONLY = %(only)s;
 const WS = API.replace(/^http/, "ws");
 
 async function attempt(run) {
@@ -160,7 +176,9 @@ const scenarios = {
 (async () => {
   const results = {};
   for (const [name, run] of Object.entries(scenarios)) {
-    results[name] = await attempt(run);
+    if (ONLY === null || ONLY.includes(name)) {
+      results[name] = await attempt(run);
+    }
   }
   const out = document.getElementById("results");
   out.textContent = JSON.stringify(results);
@@ -169,8 +187,10 @@ const scenarios = {
 """
 
 
-def page_html(api_origin: str) -> bytes:
-    script = SCRIPT % {"api": json.dumps(api_origin)}
+def page_html(api_origin: str, scenarios: Optional[str] = None) -> bytes:
+    """The page; ``scenarios`` (comma-separated) limits what it runs."""
+    only = None if scenarios is None else scenarios.split(",")
+    script = SCRIPT % {"api": json.dumps(api_origin), "only": json.dumps(only)}
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>corsfast</title>"
         "</head><body><pre id='results' data-done='no'></pre>"
@@ -185,7 +205,7 @@ async def page(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     if scope["path"] == "/":
-        body, status, kind = page_html(API_ORIGIN), 200, b"text/html; charset=utf-8"
+        body, status, kind = page_html(API_ORIGIN, SCENARIOS), 200, b"text/html; charset=utf-8"
     else:
         body, status, kind = b"not found", 404, b"text/plain"
     await send({"type": "http.response.start", "status": status, "headers": [

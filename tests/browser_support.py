@@ -1,4 +1,5 @@
-"""Start real ASGI servers on loopback for the server and browser tests.
+"""Start real servers on loopback for the server and browser tests: ASGI
+servers (uvicorn, granian) and aiohttp's own.
 
 Every server binds 127.0.0.1 on a free port, runs as a subprocess with a
 bounded start-up wait, and is always stopped (terminate, then kill).
@@ -61,6 +62,9 @@ def _command(kind: str, target: str, port: int) -> list[str]:
         return [*launcher, "--interface", "asgi", "--host", LOOPBACK,
                 "--port", str(port), "--workers", "1", "--working-dir", str(HERE),
                 "--no-access-log", "--log-level", "warning", target]
+    if kind == "aiohttp":  # aiohttp's own server; ``target`` is an entry function
+        return [sys.executable, "-m", "aiohttp.web", "-H", LOOPBACK, "-P", str(port),
+                target]
     raise ValueError(f"unknown server {kind!r}")
 
 
@@ -90,7 +94,8 @@ def stop(process: subprocess.Popen[Any]) -> None:
 @contextlib.contextmanager
 def serve(kind: str, target: str, env: Optional[dict[str, str]] = None,
           port: Optional[int] = None) -> Iterator[Server]:
-    """Run ``target`` ("module:attr" in tests/) under ``kind`` on loopback."""
+    """Run ``target`` ("module:attr" in tests/) under ``kind`` on loopback
+    (for "aiohttp", ``attr`` is a function that returns the app)."""
     port = port or free_port()
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = os.pathsep.join(

@@ -37,7 +37,7 @@ from .._engine import check_request
 from .._logging import log_refusal
 from .._policy import Policy
 from .._reason import Reason
-from ._aiohttp_io import exposes_response, header, request_values, write
+from ._aiohttp_io import exposes_response, request_values, write
 
 __all__ = ["APP_CONFIG_KEY", "AIOHTTP_CORS", "CorsConfig", "CorsViewMixin",
            "ResourceOptions", "WildcardCredentialsWarning", "custom_cors", "setup"]
@@ -278,16 +278,12 @@ def _asked(request: web.Request) -> tuple[Any, ...]:
     """A preflight's values; 403, as aiohttp-cors answers, without Origin
     or Access-Control-Request-Method (not a preflight, on a route only
     preflights reach)."""
-    headers = request.headers
-    origin = header(headers, hdrs.ORIGIN)
-    if origin is None:
+    values = request_values(request)  # the method is OPTIONS: all four headers
+    if values[1] is None:
         raise web.HTTPForbidden(text=_NO_ORIGIN)
-    acrm = header(headers, hdrs.ACCESS_CONTROL_REQUEST_METHOD)
-    if acrm is None:
+    if values[2] is None:
         raise web.HTTPForbidden(text=_NO_METHOD)
-    return (hdrs.METH_OPTIONS, origin, acrm,
-            header(headers, hdrs.ACCESS_CONTROL_REQUEST_HEADERS),
-            header(headers, "Access-Control-Request-Private-Network"))
+    return values
 
 
 # -- CorsConfig --------------------------------------------------------------------------
@@ -408,9 +404,11 @@ class CorsConfig:
     async def _on_response_prepare(self, request: web.BaseRequest,
                                    response: web.StreamResponse) -> None:
         """Every other response of a CORS-enabled resource."""
-        match_info = getattr(request, "match_info", None)
-        route = getattr(match_info, "route", None)
-        entry = self._resources.get(getattr(route, "resource", None))
+        try:
+            route = request.match_info.route  # type: ignore[attr-defined]
+            entry = self._resources.get(route.resource)
+        except AttributeError:  # a request no router saw (a low-level server's)
+            return
         if entry is None or route is entry.preflight_route:
             return
         method = request.method
@@ -424,9 +422,16 @@ class CorsConfig:
             except KeyError:  # a method the view does not have (its 405)
                 policies = (_NOBODY,)
         values = request_values(request)
-        decision, policy = _first(policies, values)
-        self._log(request, decision, policy, values)
-        write(response, decision, decision.allowed and exposes_response(policy))
+        for policy in policies:  # _first, inline: this runs on every response
+            decision = check_request(policy, *values)
+            if decision.reason is not _ORIGIN_NOT_ALLOWED:
+                break
+        if decision.allowed:
+            write(response, decision, exposes_response(policy))
+            return
+        if self.log_refusals:
+            self._log(request, decision, policy, values)
+        write(response, decision)
 
     def _log(self, request: Any, decision: Any, policy: Policy, values: Any) -> None:
         if self.log_refusals and not decision.allowed:

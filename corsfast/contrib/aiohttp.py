@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Union
 
 from aiohttp import web
 
+from .._engine import check_request
 from .._logging import log_refusal
 from .._policy import Policy, PolicyOptions, policy_from_arguments
 from .._router import Router
@@ -169,16 +170,22 @@ class CORSMiddleware:
         the response before its first byte."""
         if type(response) is Answer:
             return  # answered by the middleware, headers and all
-        self._wired = True
-        policy = self._policy_for(request)
+        if self._wired is not True:
+            self._wired = True
+        policy = self._single
         if policy is None:
-            return
-        decision = decide(policy, request)
+            policy = self._router.lookup(request.path)  # type: ignore[union-attr]
+            if policy is None:
+                return
+        decision = check_request(policy, *request_values(request))
         if decision.preflight and not self._passthrough:
             return  # the middleware answers preflights (not in this app's chain)
-        if self._log_refusals and not decision.allowed:
+        if decision.allowed:
+            write(response, decision, self._expose and exposes_response(policy))
+            return
+        if self._log_refusals:
             self._log(request, decision, policy)
-        write(response, decision, self._expose and exposes_response(policy))
+        write(response, decision)
 
     async def _unwired(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Until the hook has run once: is it connected? If not, write the
