@@ -115,6 +115,23 @@ def _reported(config: _Config, request: Any, decision: Any,
     return None
 
 
+def _counted(request: Any, config: _Config, decision: Any,
+             policy: Policy) -> Optional[HttpResponse]:
+    """Count the settled decision, evaluate the shadow and report a
+    refusal; the preflight's answer, or None for a request the view serves
+    (the sync and async paths alike)."""
+    tally = config.tally  # None with a router: the route's counters
+    if tally is None:
+        tally = tally_for(config.live, policy)
+    tally.add(decision)
+    body = None
+    if config.shadow is not None or (not decision.allowed and config.report is not None):
+        body = _reported(config, request, decision, policy)
+    if decision.preflight:
+        return _preflight_response(decision, request, policy, config, body)
+    return None
+
+
 def _preflight_response(decision: Any, request: Any, policy: Policy, config: _Config,
                         body: Optional[bytes]) -> HttpResponse:
     if body:  # CORS_DEBUG: what to change, in words
@@ -182,15 +199,9 @@ class CorsMiddleware:
         if settled is None:
             return self.get_response(request)
         decision, policy = settled
-        tally = config.tally  # None with a router: the route's counters
-        if tally is None:
-            tally = tally_for(config.live, policy)
-        tally.add(decision)
-        body = None
-        if config.shadow is not None or (not decision.allowed and config.report is not None):
-            body = _reported(config, request, decision, policy)
-        if decision.preflight:
-            return _preflight_response(decision, request, policy, config, body)
+        answer = _counted(request, config, decision, policy)
+        if answer is not None:
+            return answer
         response = self.get_response(request)
         _write(response, decision.headers)
         return response
@@ -204,15 +215,9 @@ class CorsMiddleware:
         if settled is None:
             return await self.get_response(request)
         decision, policy = settled
-        tally = config.tally
-        if tally is None:
-            tally = tally_for(config.live, policy)
-        tally.add(decision)
-        body = None
-        if config.shadow is not None or (not decision.allowed and config.report is not None):
-            body = _reported(config, request, decision, policy)
-        if decision.preflight:
-            return _preflight_response(decision, request, policy, config, body)
+        answer = _counted(request, config, decision, policy)
+        if answer is not None:
+            return answer
         response = await self.get_response(request)
         _write(response, decision.headers)
         return response
